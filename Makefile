@@ -1,0 +1,34 @@
+# Every target creates .venv on first use and installs what it needs: a fresh clone needs
+# only python3 (>= 3.11) and make.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml example_connector_app/pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,lint]' -e ./example_connector_app
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the whole admin flow against the bundled mock connector
+	$(VENV)/bin/erpsync demo
+
+test: $(STAMP)  ## the host's tests and the example app's tests
+	$(PY) -m pytest tests example_connector_app/tests
+
+lint: $(STAMP)  ## ruff format + ruff check + mypy on host/
+	$(VENV)/bin/ruff format --check host plugins example_connector_app tests
+	$(VENV)/bin/ruff check host plugins example_connector_app tests
+	$(VENV)/bin/mypy host
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format host plugins example_connector_app tests
+	$(VENV)/bin/ruff check --fix host plugins example_connector_app tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -1,0 +1,50 @@
+"""erpsync-host: the plugin host for ERP sync connectors, and the SDK partners import.
+
+from host import hookimpl, Connector, ConfigField, FieldType, Access, Response
+"""
+
+from host.connector import (
+    ACTOR_TYPES,
+    ALL_ZERO_GUID,
+    Access,
+    Actor,
+    ConfigField,
+    Connection,
+    Connector,
+    ConnectorError,
+    Field,
+    FieldType,
+    NotSupported,
+    Page,
+    Response,
+    Restriction,
+    State,
+)
+from host.hookspecs import hookimpl
+from host.protocol import PROTOCOL_VERSION
+from host.protocol.values import FieldValueError, decode_legacy, encode_legacy
+
+__all__ = [
+    "ACTOR_TYPES",
+    "ALL_ZERO_GUID",
+    "PROTOCOL_VERSION",
+    "Access",
+    "Actor",
+    "ConfigField",
+    "Connection",
+    "Connector",
+    "ConnectorError",
+    "Field",
+    "FieldType",
+    "FieldValueError",
+    "NotSupported",
+    "Page",
+    "Response",
+    "Restriction",
+    "State",
+    "decode_legacy",
+    "encode_legacy",
+    "hookimpl",
+]
+
+__version__ = "0.1.0"

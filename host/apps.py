@@ -1,0 +1,211 @@
+"""Find, load and isolate sync apps from the `erpsync.apps` entry-point group.
+
+Each app is loaded on its own: an app that fails to import, raises in its hook, misspells a
+hook or declares a bad connector is recorded as broken with a one-line reason, and the other
+apps and every command keep working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from host import hookspecs
+from host.connector import Connector, validate_declaration
+
+ENTRY_POINT_GROUP = "erpsync.apps"
+LOAD_APPS_ENV = "ERPSYNC_LOAD_APPS"
+RAISE_ERRORS_ENV = "ERPSYNC_RAISE_APP_ERRORS"
+
+
+class AppStatus:
+    LOADED = "loaded"
+    BROKEN = "broken"
+    DISABLED = "disabled"
+    NOT_ALLOWED = "not_allowed"
+
+
+@dataclass
+class AppRecord:
+    """One installed app as the admin sees it in `erpsync apps list`."""
+
+    name: str
+    distribution: str
+    version: str
+    target: str
+    status: str = AppStatus.LOADED
+    error: str = ""
+    connectors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.target,
+            "status": self.status,
+            "error": self.error,
+            "connectors": list(self.connectors),
+        }
+
+
+@dataclass
+class LoadedApps:
+    apps: list[AppRecord]
+    connectors: dict[str, Connector]
+    connector_app: dict[str, str]
+
+    def app(self, name: str) -> AppRecord | None:
+        return next((a for a in self.apps if a.name == name), None)
+
+
+class AppLoadError(Exception):
+    """Why one app could not be loaded; the message is the one line shown to the admin."""
+
+
+def allowed_apps_from_env() -> set[str] | None:
+    """`ERPSYNC_LOAD_APPS=a,b` loads only those apps; set but empty loads none."""
+    raw = os.environ.get(LOAD_APPS_ENV)
+    if raw is None:
+        return None
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _entry_points() -> list[Any]:
+    import importlib_metadata
+
+    seen: set[tuple[str, str]] = set()
+    found = []
+    for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+        key = (ep.name, ep.value)
+        if key in seen:  # the same dist on sys.path twice (editable installs, tests)
+            continue
+        seen.add(key)
+        found.append(ep)
+    return sorted(found, key=lambda ep: ep.name)
+
+
+def load_apps(
+    disabled: Iterable[str] = (),
+    allowed: set[str] | None = None,
+    only: str | None = None,
+) -> LoadedApps:
+    """Load every installed app one at a time; `only` loads a single app by name."""
+    if allowed is None:
+        allowed = allowed_apps_from_env()
+    disabled = set(disabled)
+    raise_errors = os.environ.get(RAISE_ERRORS_ENV, "") not in ("", "0")
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    result = LoadedApps([], {}, {})
+    for ep in _entry_points():
+        if only is not None and ep.name != only:
+            continue
+        dist = getattr(ep, "dist", None)
+        record = AppRecord(
+            name=ep.name,
+            distribution=dist.name if dist else "",
+            version=dist.version if dist else "",
+            target=ep.value,
+        )
+        result.apps.append(record)
+        if result.app(ep.name) is not record:
+            record.status = AppStatus.BROKEN
+            record.error = f"another installed distribution already uses the app name {ep.name!r}"
+            continue
+        if allowed is not None and ep.name not in allowed:
+            record.status = AppStatus.NOT_ALLOWED
+            record.error = f"not listed in {LOAD_APPS_ENV}"
+            continue
+        if ep.name in disabled:
+            manager.set_blocked(ep.name)
+            record.status = AppStatus.DISABLED
+            continue
+        try:
+            connectors = _load_one(manager, ep, result.connectors, result.connector_app)
+        except Exception as exc:
+            if raise_errors:
+                raise
+            record.status = AppStatus.BROKEN
+            record.error = _one_line(exc)
+            continue
+        for connector in connectors:
+            result.connectors[connector.id] = connector
+            result.connector_app[connector.id] = ep.name
+            record.connectors.append(connector.id)
+    return result
+
+
+def _load_one(
+    manager: pluggy.PluginManager,
+    ep: Any,
+    loaded: dict[str, Connector],
+    owners: dict[str, str],
+) -> list[Connector]:
+    # An app printing at import would corrupt `--json` output; what it prints is dropped.
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            module = ep.load()
+        except Exception as exc:
+            raise AppLoadError(f"import of {ep.value!r} failed: {_one_line(exc)}") from exc
+        try:
+            manager.register(module, name=ep.name)
+            manager.check_pending()
+        except pluggy.PluginValidationError as exc:
+            _forget(manager, ep.name)
+            raise AppLoadError(f"invalid hook: {exc}") from exc
+        except ValueError as exc:
+            raise AppLoadError(f"cannot register: {exc}") from exc
+
+        registered: list[object] = []
+        try:
+            for impl in manager.hook.register_connectors.get_hookimpls():
+                if impl.plugin_name == ep.name:
+                    impl.function(register=registered.append)
+        except Exception as exc:
+            _forget(manager, ep.name)
+            raise AppLoadError(f"register_connectors raised {_one_line(exc)}") from exc
+
+    problems: list[str] = []
+    ids: set[str] = set()
+    for connector in registered:
+        problems.extend(validate_declaration(connector))
+        if not isinstance(connector, Connector):
+            continue
+        if connector.id in loaded:
+            problems.append(
+                f"connector id {connector.id!r} is already registered by app "
+                f"{owners[connector.id]!r}"
+            )
+        elif connector.id in ids:
+            problems.append(f"connector id {connector.id!r} is registered twice by this app")
+        ids.add(connector.id)
+    if problems:
+        _forget(manager, ep.name)
+        raise AppLoadError("; ".join(problems))
+    return [c for c in registered if isinstance(c, Connector)]
+
+
+def _forget(manager: pluggy.PluginManager, name: str) -> None:
+    plugin = manager.get_plugin(name)
+    if plugin is not None:
+        manager.unregister(plugin, name=name)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, AppLoadError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def format_traceback(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))

@@ -1,0 +1,69 @@
+"""The `erpsync` command line. Command groups are imported only when used, so start-up is fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from host.cli.errors import translate_errors
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apps": ("host.cli.apps", "apps"),
+    "connectors": ("host.cli.connectors", "connectors"),
+    "connections": ("host.cli.connections", "connections"),
+    "serve": ("host.cli.serve", "serve"),
+    "mock-server": ("host.cli.serve", "mock_server"),
+    "demo": ("host.cli.demo", "demo"),
+}
+
+SHORT_HELP = {
+    "apps": "List and inspect installed sync apps.",
+    "connectors": "Register sync connectors (name + URL).",
+    "connections": "Add, list and test ERP connections.",
+    "serve": "Serve every installed connector over HTTP.",
+    "mock-server": "Serve the bundled mock ERP connector alone.",
+    "demo": "Walk the whole flow against the bundled mock ERP.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands live in modules imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(target[0])
+        command: click.Command = getattr(module, target[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from a table, so `erpsync --help` imports no command module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SHORT_HELP[name]) for name in COMMANDS])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with translate_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="erpsync-host", prog_name="erpsync")
+def cli() -> None:
+    """Plugin host for ERP sync connectors: apps, connectors and ERP connections.
+
+    \b
+    Example, the whole flow against the bundled mock ERP:
+        erpsync demo
+    The registry lives in $ERPSYNC_HOME (default: the user data dir); exit codes are
+    listed in docs/cli.md.
+    """
+
+
+def main() -> None:
+    cli(prog_name="erpsync")

@@ -1,0 +1,155 @@
+"""Pieces every command group shares: output options, the registry, connector clients."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from host.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from host.client import ConnectorClient
+    from host.registry import ConnectorRecord, Registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def json_option(func: F) -> F:
+    """`--json` on every list/show command: a stable shape for scripts."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
+        func
+    )
+
+
+def db_option(func: F) -> F:
+    """`--db PATH` on every command that touches the registry."""
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False),
+        envvar="ERPSYNC_DB",
+        help="Registry database file (default: $ERPSYNC_HOME/registry.db).",
+    )(func)
+
+
+def open_registry(db_path: str | None) -> Registry:
+    from host.registry import Registry
+
+    return Registry.open(db_path)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """A plain aligned table; empty cells as '-'."""
+    if not rows:
+        click.echo("(none)")
+        return
+    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
+    widths = [max(len(col), *(len(r[i]) for r in cells)) for i, col in enumerate(columns)]
+    click.echo(
+        "  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=True)).rstrip()
+    )
+    for r in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value) or "-"
+    return str(value).replace("\n", " ")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def async_command(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return asyncio.run(func(*args, **kwargs))  # type: ignore[arg-type]
+
+    return wrapper
+
+
+def check_connector_url(url: str) -> str:
+    """Only http, https and app:<id> URLs are connector URLs."""
+    from urllib.parse import urlsplit
+
+    if url.startswith("app:"):
+        if not url[4:]:
+            raise CliError("URL 'app:' names no app connector; expected app:<connector id>")
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(
+            f"URL {url!r} is not a connector URL; expected http://host[:port]/path, "
+            "https://... or app:<connector id>"
+        )
+    return url.rstrip("/")
+
+
+def make_client(
+    url: str,
+    *,
+    token: str | None,
+    registry: Registry | None = None,
+    label: str | None = None,
+    timeout: float = 15.0,
+) -> ConnectorClient:
+    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI."""
+    import httpx
+
+    from host.client import ConnectorClient
+
+    lookup = None
+    if registry is not None:
+        reg = registry
+
+        async def lookup(guid: str) -> Mapping[str, Any] | None:
+            return reg.connection_config(guid)
+
+    if url.startswith("app:"):
+        from host.apps import load_apps
+        from host.server import create_app
+
+        connector_id = url[4:]
+        loaded = load_apps()
+        connector = loaded.connectors.get(connector_id)
+        if connector is None:
+            served = ", ".join(sorted(loaded.connectors)) or "none"
+            raise CliError(
+                f"no installed app provides connector {connector_id!r} (installed: {served})"
+            )
+        app = create_app({connector_id: connector}, token=None)
+        return ConnectorClient(
+            f"http://app/connectors/{connector_id}",
+            transport=httpx.ASGITransport(app=app),
+            config_lookup=lookup,
+            label=label or url,
+            timeout=timeout,
+        )
+    return ConnectorClient(
+        url, token=token, config_lookup=lookup, label=label or url, timeout=timeout
+    )
+
+
+def client_for_connector(registry: Registry, record: ConnectorRecord) -> ConnectorClient:
+    return make_client(
+        record.url,
+        token=registry.connector_token(record.name),
+        registry=registry,
+        label=f"connector {record.name!r} ({record.url})",
+    )

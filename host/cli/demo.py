@@ -1,0 +1,135 @@
+"""`erpsync demo`: the whole admin flow against the bundled mock ERP, for newcomers.
+
+It runs the real commands in a throw-away home, against a real mock connector server on a
+free loopback port, and prints each command before its output.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from host.cli.errors import CliError
+
+DEMO_PASSWORD = "mock-erp-secret"
+
+
+def _start_mock_server(env: dict[str, str], token_file: Path) -> tuple[subprocess.Popen[str], str]:
+    command = [
+        sys.executable,
+        "-m",
+        "host.cli",
+        "mock-server",
+        "--port",
+        "0",
+        "--token-file",
+        str(token_file),
+    ]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline().strip()
+    if not line.startswith("serving connector"):
+        server.kill()
+        _, err = server.communicate(timeout=10)
+        raise CliError(f"the mock server did not start: {err.strip().splitlines()[-1:] or line}")
+    return server, line.rsplit(" ", 1)[-1]
+
+
+def _shown(args: list[str]) -> str:
+    masked = [a.replace(DEMO_PASSWORD, "****") if "password=" in a else a for a in args]
+    return "$ erpsync " + " ".join(shlex.quote(a) for a in masked)
+
+
+def _run(args: list[str], env: dict[str, str], expect: int = 0) -> None:
+    click.secho(_shown(args), bold=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "host.cli", *args], env=env, capture_output=True, text=True
+    )
+    if done.stdout:
+        click.echo(done.stdout.rstrip())
+    if done.stderr:
+        click.echo(done.stderr.rstrip())
+    if done.returncode != expect:
+        raise CliError(
+            f"demo step failed: '{' '.join(args[:2])}' exited {done.returncode}, expected {expect}"
+        )
+    click.echo()
+
+
+@click.command()
+@click.option("--keep", is_flag=True, help="Keep the demo's home directory and print its path.")
+def demo(keep: bool) -> None:
+    """Run the whole flow against the bundled mock ERP in a throw-away home.
+
+    Lists the apps, starts the mock connector server on a free loopback port, registers it,
+    shows a connection with a wrong password being refused and nothing saved, adds and tests
+    the right one, lists everything, and stops the server.
+
+    \b
+    Example:
+        erpsync demo
+    """
+    home = Path(tempfile.mkdtemp(prefix="erpsync-demo-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("ERPSYNC_DB", "ERPSYNC_SECRET_KEY")}
+    env["ERPSYNC_HOME"] = str(home)
+    token_file = home / "mock-server.token"
+    server: subprocess.Popen[str] | None = None
+    started = time.monotonic()
+    try:
+        _run(["apps", "list"], env)
+        server, url = _start_mock_server(env, token_file)
+        click.echo(f"# mock ERP connector server started at {url}\n")
+        _run(["connectors", "add", "mock-erp", url, "--token-file", str(token_file)], env)
+        base = [
+            "--connector",
+            "mock-erp",
+            "--config",
+            "server=erp.mock.local",
+            "--config",
+            "username=demo",
+            "--config",
+            "company=1",
+            "--no-input",
+        ]
+        click.echo("# a wrong password: the connector's test fails and nothing is saved")
+        _run(
+            ["connections", "add", "acme-wrong", *base, "--config", "password=wrong"], env, expect=3
+        )
+        _run(
+            [
+                "connections",
+                "add",
+                "acme",
+                *base,
+                "--config",
+                f"password={DEMO_PASSWORD}",
+                "--description",
+                "Demo connection to the mock ERP",
+            ],
+            env,
+        )
+        _run(["connections", "test", "acme"], env)
+        _run(["connectors", "list"], env)
+        _run(["connections", "list"], env)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if keep:
+            click.echo(f"# demo home kept at {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    click.echo(f"# demo finished in {time.monotonic() - started:.1f}s: mock server stopped")

@@ -1,0 +1,64 @@
+"""Expected failures become one line on stderr and a documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CONNECTOR_REFUSED = 3
+EXIT_UNREACHABLE = 4
+EXIT_PROTOCOL = 5
+
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_ERROR: "error: bad value, unknown name, conflict, or other expected failure",
+    EXIT_USAGE: "usage error: unknown option, missing argument",
+    EXIT_CONNECTOR_REFUSED: "the connector answered with a failure (e.g. a config test failed)",
+    EXIT_UNREACHABLE: "the connector could not be reached (refused, timed out, DNS)",
+    EXIT_PROTOCOL: "the connector answered but not in protocol v1 (or refused the token)",
+}
+
+
+class CliError(click.ClickException):
+    """A one-line error with a chosen exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Map library errors to CliError; imports are lazy so `--help` stays light."""
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        from host.registry import RegistryError
+        from host.registry.secrets import SecretKeyError
+
+        if isinstance(exc, RegistryError | SecretKeyError):
+            raise CliError(str(exc)) from exc
+        client = _client_module()
+        if client is not None and isinstance(exc, client.ConnectorClientError):
+            code = (
+                EXIT_UNREACHABLE
+                if isinstance(exc, client.ConnectorUnreachable)
+                else EXIT_CONNECTOR_REFUSED
+                if isinstance(exc, client.CallFailed)
+                else EXIT_PROTOCOL
+            )
+            raise CliError(str(exc), code) from exc
+        raise
+
+
+def _client_module():  # type: ignore[no-untyped-def]
+    import sys
+
+    return sys.modules.get("host.client")

@@ -1,0 +1,51 @@
+"""The registry schema, as named, ordered sqlite-utils migrations. Never edit one that shipped."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("erpsync")
+
+
+@migrations()
+def m001_connectors_and_connections(db: Database) -> None:
+    db.table("connectors").create(
+        {
+            "name": str,
+            "url": str,
+            "token": str,  # Fernet token of the bearer token, or null
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="name",
+        not_null={"url", "created_at", "updated_at"},
+    )
+    db.table("connections").create(
+        {
+            "guid": str,
+            "name": str,
+            "connector": str,
+            "scope": str,  # everyone | restricted
+            "description": str,
+            "config": str,  # JSON of non-secret values
+            "secrets": str,  # Fernet token of the JSON of password values, or null
+            "secret_keys": str,  # JSON list of the keys held in secrets (names are not secret)
+            "active": int,
+            "last_test_state": str,
+            "last_test_message": str,
+            "last_tested_at": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="guid",
+        not_null={"name", "connector", "scope", "config", "active", "created_at", "updated_at"},
+        defaults={"active": 0, "scope": "everyone", "description": ""},
+        foreign_keys=[("connector", "connectors", "name")],
+    )
+    db.table("connections").create_index(["name"], unique=True)
+    db.table("connection_access").create(
+        {"connection": str, "kind": str, "principal": str},  # kind: user | group
+        pk=("connection", "kind", "principal"),
+        foreign_keys=[("connection", "connections", "guid")],
+    )

@@ -1,0 +1,19 @@
+"""The bundled mock ERP: a believable ERP connector that makes erpsync work out of the box.
+
+It is registered through the same `erpsync.apps` entry point as any third-party app.
+Demo credentials: username ``demo``, password ``mock-erp-secret``, companies 1 to 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from erpsync_mock_erp.connector import MockErpConnector
+from host import Connector, hookimpl
+
+__all__ = ["MockErpConnector", "register_connectors"]
+
+
+@hookimpl
+def register_connectors(register: Callable[[Connector], None]) -> None:
+    register(MockErpConnector())

@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -98,11 +99,15 @@ def create_app(
         response = Response.error(str(exc.detail), "", code)
         return JSONResponse(_envelope(response), status_code=exc.status_code)
 
-    def check_token(authorization: Annotated[str | None, Header()] = None) -> None:
+    bearer = HTTPBearer(auto_error=False, description="The token the connector host was given")
+
+    def check_token(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
         if token is None:
             return
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        given = credentials.credentials if credentials else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
             raise EnvelopeError(
                 401,
                 Response.error(

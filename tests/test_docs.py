@@ -1,0 +1,50 @@
+"""The committed documents that are generated from code must match the code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_committed_openapi_matches_the_served_document() -> None:
+    from host.server.openapi import openapi_document
+
+    committed = json.loads((ROOT / "docs/protocol/openapi.json").read_text(encoding="utf-8"))
+    served = openapi_document()
+    assert committed["paths"] == served["paths"], (
+        "docs/protocol/openapi.json drifted: run python -m host.server.openapi > "
+        "docs/protocol/openapi.json"
+    )
+    assert committed == json.loads(json.dumps(served))
+
+
+def test_cli_reference_matches_the_help_text() -> None:
+    from host.cli.reference import render
+
+    committed = (ROOT / "docs/cli.md").read_text(encoding="utf-8")
+    assert committed == render(), (
+        "docs/cli.md drifted: run python -m host.cli.reference > docs/cli.md"
+    )
+
+
+def test_every_exit_code_raised_is_documented() -> None:
+    from host.cli import errors
+
+    documented = set(errors.EXIT_CODES)
+    declared = {v for k, v in vars(errors).items() if k.startswith("EXIT_") and isinstance(v, int)}
+    assert declared == documented
+
+
+@pytest.mark.parametrize(
+    "path", ["docs/protocol.md", "docs/architecture.md", "README.md", "docs/cli.md"]
+)
+def test_documents_link_only_to_files_that_exist(path: str) -> None:
+    import re
+
+    text = (ROOT / path).read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#:]+)\)", text):
+        assert (ROOT / path).parent.joinpath(target).exists(), f"{path} links to missing {target}"

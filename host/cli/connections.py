@@ -1,9 +1,17 @@
-"""`erpsync connections`: add (tested before saved), list and test ERP connections."""
+"""`erpsync connections`: the admin lifecycle of ERP connections.
+
+A connection is saved only after the connector's test passed with every mandatory field
+filled; config changes need the connection inactive and a new passing test; secrets typed
+once are never asked for again, never shown, and merged on this side before a re-test.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,13 +25,18 @@ from host.cli.common import (
     print_table,
     run_async,
 )
-from host.cli.errors import EXIT_CONNECTOR_REFUSED, CliError
+from host.cli.errors import (
+    EXIT_CONNECTOR_REFUSED,
+    EXIT_ERROR,
+    EXIT_UNREACHABLE,
+    CliError,
+)
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
-    from host.connector import Field
+    from host.connector import Field, Response
     from host.protocol.validation import ValidationReport
-    from host.registry import Registry
+    from host.registry import ConnectionRecord, Registry
 
 
 @click.group()
@@ -35,6 +48,9 @@ def connections() -> None:
         erpsync connections add acme --connector mock-erp \\
             --config username=demo --config password=... --no-input
     """
+
+
+# --- shared pieces ---------------------------------------------------------------------
 
 
 def parse_config_options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -55,9 +71,16 @@ def _interactive(no_input: bool) -> bool:
 
 
 def prompt_missing(
-    fields: list[Field], values: dict[str, Any], lists: dict[str, dict[str, str]]
+    fields: list[Field],
+    values: dict[str, Any],
+    lists: dict[str, dict[str, str]],
+    current: Mapping[str, Any] | None = None,
 ) -> None:
-    """Ask for each settable field not given, in rank order, with its label, help and default."""
+    """Ask for each settable field not given, in rank order, with its label, help and default.
+
+    When editing, `current` holds the stored values: they are the defaults, and an empty
+    answer to a password prompt keeps the stored secret.
+    """
     from host.connector import FieldType
     from host.protocol.values import default_value
 
@@ -66,10 +89,14 @@ def prompt_missing(
             continue
         if item.description:
             click.echo(f"{item.display_name}: {item.description}", err=True)
-        default = default_value(item)
+        stored = (current or {}).get(item.key)
+        default = stored if stored is not None else default_value(item)
         label = f"{item.display_name} [{item.key}]"
         if item.type is FieldType.PASSWORD:
-            values[item.key] = click.prompt(label, hide_input=True, default="", show_default=False)
+            hint = " (empty keeps the stored one)" if stored else ""
+            answer = click.prompt(label + hint, hide_input=True, default="", show_default=False)
+            if answer or not stored:
+                values[item.key] = answer
         elif item.type is FieldType.LIST and item.list_name in lists:
             choices = lists[item.list_name]
             for key, text in choices.items():
@@ -95,7 +122,7 @@ def apply_defaults(fields: list[Field], values: dict[str, Any]) -> None:
 
 async def fetch_lists(client: ConnectorClient, fields: list[Field]) -> dict[str, dict[str, str]]:
     """The lists the config fields choose from, asked for the all-zero GUID."""
-    from host.client import ConnectorClientError
+    from host.client import CallFailed
     from host.connector import ALL_ZERO_GUID, FieldType
 
     lists: dict[str, dict[str, str]] = {}
@@ -103,19 +130,113 @@ async def fetch_lists(client: ConnectorClient, fields: list[Field]) -> dict[str,
         if item.type is FieldType.LIST and item.list_name not in lists:
             try:
                 lists[item.list_name] = await client.get_list(ALL_ZERO_GUID, item.list_name)
-            except ConnectorClientError:
+            except CallFailed:
                 continue  # membership then goes unchecked locally; the connector still checks
     return lists
 
 
-def report_problems(report: ValidationReport, as_json: bool) -> None:
+def fail_validation(report: ValidationReport, as_json: bool) -> None:
+    """Show the per-field report (Kafka Connect style), then stop with one line."""
     if as_json:
         emit_json({"saved": False, "validation": report.to_dict()})
+    else:
+        rows = [f.to_dict() for f in report.fields if f.errors]
+        rows += [{"name": k, "errors": ["not a config field"]} for k in report.unknown_keys]
+        print_table(rows, ["name", "value", "errors"])
     problems = report.problems()
     raise CliError(
-        f"{report.error_count} invalid config value{'s' if len(problems) != 1 else ''}: "
+        f"{report.error_count} invalid config value{'s' if report.error_count != 1 else ''}: "
         + "; ".join(problems)
     )
+
+
+def explain(response: Response) -> str:
+    text = response.user_explanation or response.error_code or response.state.value
+    if response.tech_explanation and response.error_code in ("connector_error", "invalid_request"):
+        text += f" ({response.tech_explanation})"
+    return str(text)
+
+
+def check_scope(scope: str | None, users: tuple[str, ...], groups: tuple[str, ...]) -> None:
+    if scope == "everyone" and (users or groups):
+        raise CliError("--scope everyone cannot be combined with --user/--group")
+    if scope == "restricted" and not (users or groups):
+        raise CliError("--scope restricted needs at least one --user or --group")
+
+
+async def fetch_actor_types(
+    client: ConnectorClient, guid: str
+) -> tuple[dict[str, tuple[list[dict[str, Any]], list[str]]], str | None]:
+    """What to cache on save: type -> (fields, searchable keys); a warning when it failed."""
+    from host.client import CallFailed
+
+    try:
+        types = await client.actor_types(guid)
+        cache = {}
+        for actor_type in types:
+            fields = await client.actor_fields(guid, actor_type)
+            searchable = await client.searchable_fields(guid, actor_type)
+            cache[actor_type] = ([f.to_dict() for f in fields], searchable)
+    except CallFailed as exc:
+        if exc.response.error_code == "not_supported":
+            return {}, None
+        return {}, f"actor types not cached: {exc}"
+    return cache, None
+
+
+async def test_and_save(
+    client: ConnectorClient, guid: str, config: Mapping[str, Any]
+) -> tuple[Response, dict[str, tuple[list[dict[str, Any]], list[str]]], str | None]:
+    """The connector's side of a save: test config, save, test connection, read actor types.
+
+    Any failure raises CliError; a failure after the connector stored the GUID tells it to
+    forget the GUID again when `forget_on_failure`.
+    """
+    tested = await client.test_config(config)
+    if not tested.ok:
+        raise CliError(
+            f"connection test failed, nothing was saved: {explain(tested)}", EXIT_CONNECTOR_REFUSED
+        )
+    saved = await client.save_connection(guid, config)
+    if not saved.ok:
+        raise CliError(
+            f"the connector refused to save the connection: {explain(saved)}",
+            EXIT_CONNECTOR_REFUSED,
+        )
+    checked = await client.test_connection(guid)
+    if not checked.ok:
+        raise CliError(
+            f"connection test after save failed, nothing was saved: {explain(checked)}",
+            EXIT_CONNECTOR_REFUSED,
+        )
+    cache, warning = await fetch_actor_types(client, guid)
+    return checked, cache, warning
+
+
+async def prepare_config(
+    client: ConnectorClient,
+    values: dict[str, Any],
+    no_input: bool,
+    as_json: bool,
+    current: Mapping[str, Any] | None = None,
+) -> tuple[list[Field], dict[str, Any]]:
+    """Fields, prompts, defaults and the local check: the config to send, or CliError."""
+    from host.protocol.validation import validate_config
+
+    fields = await client.config_fields()
+    lists = await fetch_lists(client, fields)
+    if _interactive(no_input):
+        prompt_missing(fields, values, lists, current)
+    if current is not None:
+        values = {**current, **values}
+    apply_defaults(fields, values)
+    report = validate_config(fields, values, lists=lists)
+    if not report.ok:
+        fail_validation(report, as_json)
+    return fields, report.values()
+
+
+# --- commands --------------------------------------------------------------------------
 
 
 @connections.command(name="add")
@@ -156,7 +277,7 @@ def add_connection(
 
     Values come from --config KEY=VALUE; missing ones are prompted for when stdin is a
     terminal (passwords hidden), else take their defaults. A failed test saves nothing
-    and exits 3 with the connector's explanation.
+    and exits 3 with the connector's explanation. Users and groups must exist.
 
     \b
     Example:
@@ -166,156 +287,479 @@ def add_connection(
     name = name.strip()
     if not name:
         raise CliError("connection NAME must not be empty")
-    if scope == "everyone" and (users or groups):
-        raise CliError("--scope everyone cannot be combined with --user/--group")
-    if scope == "restricted" and not (users or groups):
-        raise CliError("--scope restricted needs at least one --user or --group")
+    check_scope(scope, users, groups)
     registry = open_registry(db_path)
     connector = registry.connector(connector_name)
+    registry.check_principals(users, groups)
     if any(c.name == name for c in registry.connections()):
         raise CliError(f"a connection named {name!r} already exists")
     values: dict[str, Any] = parse_config_options(config_pairs)
     client = client_for_connector(registry, connector)
-    result = run_async(
-        _add(client, registry, name, connector_name, values, users, groups, description, no_input)
-    )
+
+    async def run() -> tuple[ConnectionRecord, str | None]:
+        async with client:
+            fields, config = await prepare_config(client, values, no_input, as_json)
+            guid = str(uuid.uuid4())
+            try:
+                checked, cache, warning = await test_and_save(client, guid, config)
+                with registry.transaction():
+                    record = registry.add_connection(
+                        guid=guid,
+                        name=name,
+                        connector=connector_name,
+                        config=config,
+                        secret_keys=[f.key for f in fields if f.is_secret],
+                        description=description,
+                        users=users,
+                        groups=groups,
+                        test_state=checked.state.value,
+                        test_message=checked.user_explanation,
+                    )
+                    registry.cache_actor_types(guid, cache)
+            except BaseException:
+                await _forget_quietly(client, guid)  # the connector must not keep an orphan
+                raise
+            return record, warning
+
+    record, warning = run_async(run())
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
-        emit_json({"saved": True, "connection": result})
+        emit_json({"saved": True, "connection": record.to_dict()})
         return
-    click.echo(f"Connection {name!r} tested and saved: {result['last_test']['message'] or 'ok'}")
+    message = record.last_test_message or "ok"
+    click.echo(f"Connection {name!r} tested and saved: {message}")
 
 
-async def _add(
-    client: ConnectorClient,
-    registry: Registry,
-    name: str,
-    connector_name: str,
-    values: dict[str, Any],
-    users: tuple[str, ...],
-    groups: tuple[str, ...],
-    description: str,
-    no_input: bool,
-) -> dict[str, Any]:
-    from host.protocol.validation import validate_config
+async def _forget_quietly(client: ConnectorClient, guid: str) -> None:
+    from host.client import ConnectorClientError
 
-    async with client:
-        fields = await client.config_fields()
-        lists = await fetch_lists(client, fields)
-        if _interactive(no_input):
-            prompt_missing(fields, values, lists)
-        apply_defaults(fields, values)
-        report = validate_config(fields, values, lists=lists)
-        if not report.ok:
-            report_problems(report, False)
-        config = report.values()
-        tested = await client.test_config(config)
-        if not tested.ok:
-            raise CliError(
-                f"connection test failed, nothing was saved: {_explain(tested)}",
-                EXIT_CONNECTOR_REFUSED,
-            )
-        guid = str(uuid.uuid4())
-        saved = await client.save_connection(guid, config)
-        if not saved.ok:
-            raise CliError(
-                f"the connector refused to save the connection: {_explain(saved)}",
-                EXIT_CONNECTOR_REFUSED,
-            )
-        checked = await client.test_connection(guid)
-        if not checked.ok:
-            await client.delete_connection(guid)
-            raise CliError(
-                f"connection test after save failed, nothing was saved: {_explain(checked)}",
-                EXIT_CONNECTOR_REFUSED,
-            )
-        try:
-            record = registry.add_connection(
-                guid=guid,
-                name=name,
-                connector=connector_name,
-                config=config,
-                secret_keys=[f.key for f in fields if f.is_secret],
-                description=description,
-                users=users,
-                groups=groups,
-                test_state=checked.state.value,
-                test_message=checked.user_explanation,
-            )
-        except Exception:
-            await client.delete_connection(guid)  # the connector must not keep an orphan
-            raise
-    return record.to_dict()
-
-
-def _explain(response: Any) -> str:
-    text = response.user_explanation or response.error_code or response.state.value
-    if response.tech_explanation and response.error_code in ("connector_error", "invalid_request"):
-        text += f" ({response.tech_explanation})"
-    return str(text)
+    with contextlib.suppress(ConnectorClientError):
+        await client.delete_connection(guid)
 
 
 @connections.command(name="list")
+@click.option("--visible-to", metavar="USER", help="Only connections USER may use.")
 @json_option
 @db_option
-def list_connections(as_json: bool, db_path: str | None) -> None:
+def list_connections(visible_to: str | None, as_json: bool, db_path: str | None) -> None:
     """List ERP connections with scope, active flag and last test result.
+
+    --visible-to USER keeps those scoped to everyone, to USER, or to a group of USER.
 
     \b
     Example:
-        erpsync connections list --json
+        erpsync connections list --visible-to alice --json
     """
     registry = open_registry(db_path)
-    rows = [c.to_dict() for c in registry.connections()]
+    rows = [c.to_dict() for c in registry.connections(visible_to=visible_to)]
     if as_json:
         emit_json(rows)
         return
-    table = [
-        {
-            **row,
-            "scope": row["scope"]
-            if row["scope"] == "everyone"
-            else ",".join(
-                [*(f"user:{u}" for u in row["users"]), *(f"group:{g}" for g in row["groups"])]
-            ),
-            "last_test": row["last_test"]["state"],
-            "tested_at": row["last_test"]["at"],
-        }
-        for row in rows
-    ]
-    print_table(table, ["name", "connector", "scope", "active", "last_test", "tested_at"])
+    print_table(
+        [_row(r) for r in rows], ["name", "connector", "scope", "active", "last_test", "tested_at"]
+    )
 
 
-@connections.command(name="test")
+def _scope_text(row: Mapping[str, Any]) -> str:
+    if row["scope"] == "everyone":
+        return "everyone"
+    return ",".join([*(f"user:{u}" for u in row["users"]), *(f"group:{g}" for g in row["groups"])])
+
+
+def _row(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "scope": _scope_text(row),
+        "last_test": row["last_test"]["state"],
+        "tested_at": row["last_test"]["at"],
+    }
+
+
+@connections.command(name="show")
 @click.argument("name")
 @json_option
 @db_option
-def test_connection(name: str, as_json: bool, db_path: str | None) -> None:
-    """Ask the connector to test saved connection NAME and record the result.
-
-    Exits 3 when the connector reports a failure.
+def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
+    """Show one connection: config (secrets as ****), scope, last test, cached actor types.
 
     \b
     Example:
-        erpsync connections test acme
+        erpsync connections show acme
     """
     registry = open_registry(db_path)
     record = registry.connection(name)
+    data = {**record.to_dict(), "actor_types": registry.actor_types(record.guid)}
+    if as_json:
+        emit_json(data)
+        return
+    test = data["last_test"]
+    for label, value in [
+        ("name", record.name),
+        ("guid", record.guid),
+        ("connector", record.connector),
+        ("scope", _scope_text(data)),
+        ("active", "yes" if record.active else "no"),
+        ("description", record.description or "-"),
+        ("last test", f"{test['state'] or 'never'} {test['at'] or ''} {test['message'] or ''}"),
+    ]:
+        click.echo(f"{label + ':':13}{value}".rstrip())
+    click.echo("config:")
+    for key, value in data["config"].items():
+        click.echo(f"  {key} = {value}")
+    if data["actor_types"]:
+        click.echo("actor types:")
+        for actor_type, info in data["actor_types"].items():
+            keys = [f["key"] for f in info["fields"]]
+            click.echo(
+                f"  {actor_type}: {len(keys)} fields ({', '.join(keys[:8])}"
+                f"{' ...' if len(keys) > 8 else ''}); searchable: "
+                f"{', '.join(info['searchable']) or '-'}"
+            )
+    else:
+        click.echo("actor types: (none cached)")
+
+
+@connections.command(name="test")
+@click.argument("name", required=False)
+@click.option("--all", "test_all", is_flag=True, help="Test every connection concurrently.")
+@click.option(
+    "--concurrency",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="How many tests run at once with --all.",
+)
+@json_option
+@db_option
+def test_connection(
+    name: str | None, test_all: bool, concurrency: int, as_json: bool, db_path: str | None
+) -> None:
+    """Ask the connector to test saved connection NAME (or --all) and record the result.
+
+    Exits 3 when a connector reports a failure, 4 when one cannot be reached.
+
+    \b
+    Examples:
+        erpsync connections test acme
+        erpsync connections test --all --concurrency 32
+    """
+    if bool(name) == test_all:
+        raise CliError("give a connection NAME or --all (not both)", 2)
+    registry = open_registry(db_path)
+    records = registry.connections() if test_all else [registry.connection(name or "")]
+    if not records:
+        click.echo("no connections to test", err=True)
+        return
+    results = run_async(_test_many(registry, records, concurrency, show_progress=test_all))
+    with registry.transaction():
+        for record, outcome in zip(records, results, strict=True):
+            registry.record_test(record.guid, outcome["state"], outcome["message"])
+    failed = [r for r in results if r["state"] not in ("ok", "ok_with_info", "warning")]
+    if as_json:
+        emit_json(results if test_all else results[0])
+    elif test_all:
+        print_table(results, ["name", "connector", "state", "message"])
+        click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed", err=True)
+    elif not failed:
+        outcome = results[0]
+        click.echo(
+            f"Connection {outcome['name']!r}: {outcome['state']}"
+            + (f": {outcome['message']}" if outcome["message"] else "")
+        )
+    if failed:
+        unreachable = any(r["state"] == "unreachable" for r in failed)
+        code = EXIT_UNREACHABLE if unreachable else EXIT_CONNECTOR_REFUSED
+        if test_all:
+            raise CliError(f"{len(failed)} of {len(results)} connection tests failed", code)
+        raise CliError(
+            f"connection {failed[0]['name']!r} test failed: {failed[0]['message']}", code
+        )
+
+
+async def _test_many(
+    registry: Registry, records: list[ConnectionRecord], concurrency: int, show_progress: bool
+) -> list[dict[str, Any]]:
+    """Test connections concurrently, bounded; one HTTP client per connector."""
+    from host.client import ConnectorClientError, ConnectorUnreachable
+
+    clients: dict[str, ConnectorClient] = {}
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(record: ConnectionRecord) -> dict[str, Any]:
+        base = {"name": record.name, "connector": record.connector}
+        async with gate:
+            try:
+                if record.connector not in clients:
+                    clients[record.connector] = client_for_connector(
+                        registry, registry.connector(record.connector)
+                    )
+                response = await clients[record.connector].test_connection(record.guid)
+            except ConnectorUnreachable as exc:
+                return {**base, "state": "unreachable", "message": str(exc)}
+            except ConnectorClientError as exc:
+                return {**base, "state": "error", "message": str(exc)}
+        return {
+            **base,
+            "state": response.state.value,
+            "message": explain(response) if not response.ok else response.user_explanation,
+        }
+
+    try:
+        tasks = [asyncio.ensure_future(one(r)) for r in records]
+        if show_progress and sys.stderr.isatty():
+            with click.progressbar(length=len(tasks), label="testing", file=sys.stderr) as bar:
+                for done in asyncio.as_completed(tasks):
+                    await done
+                    bar.update(1)
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+@connections.command(name="edit")
+@click.argument("name")
+@click.option(
+    "--config",
+    "config_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A changed config value (connection must be inactive).",
+)
+@click.option("--rename", "new_name", help="A new name for the connection.")
+@click.option("--description", default=None, help="A new description.")
+@click.option("--user", "users", multiple=True, help="Replace the access list (repeatable).")
+@click.option("--group", "groups", multiple=True, help="Replace the access list (repeatable).")
+@click.option(
+    "--scope",
+    type=click.Choice(["everyone", "restricted"]),
+    default=None,
+    help="everyone clears the access list.",
+)
+@click.option("--no-input", is_flag=True, help="Never prompt.")
+@json_option
+@db_option
+def edit_connection(
+    name: str,
+    config_pairs: tuple[str, ...],
+    new_name: str | None,
+    description: str | None,
+    users: tuple[str, ...],
+    groups: tuple[str, ...],
+    scope: str | None,
+    no_input: bool,
+    as_json: bool,
+    db_path: str | None,
+) -> None:
+    """Edit connection NAME; config changes need it inactive and pass a new test first.
+
+    Secrets you do not re-enter are kept (merged here, never shown). Name, description and
+    scope can change while active. With no option in a terminal, every field is prompted
+    with its current value.
+
+    \b
+    Example:
+        erpsync connections deactivate acme
+        erpsync connections edit acme --config company=2 --no-input
+        erpsync connections test acme && erpsync connections activate acme
+    """
+    check_scope(scope, users, groups)
+    registry = open_registry(db_path)
+    record = registry.connection(name)
+    values: dict[str, Any] = parse_config_options(config_pairs)
+    nothing_else = new_name is None and description is None and not (users or groups or scope)
+    wants_config = bool(values) or (nothing_else and _interactive(no_input))
+    if not wants_config and nothing_else:
+        raise CliError(
+            "nothing to change: give --config, --rename, --description, --user, --group or --scope"
+        )
+    if wants_config and record.active:
+        raise CliError(
+            f"connection {name!r} is active; deactivate it before changing config "
+            f"(erpsync connections deactivate {name})"
+        )
+    changes: dict[str, Any] = {}
+    if new_name is not None:
+        if not new_name.strip():
+            raise CliError("--rename must not be empty")
+        changes["name"] = new_name.strip()
+    if description is not None:
+        changes["description"] = description
+    if users or groups or scope:
+        registry.check_principals(users, groups)
+        changes["users"], changes["groups"] = list(users), list(groups)
+    warning = None
+    if wants_config:
+        client = client_for_connector(registry, registry.connector(record.connector))
+        current = registry.connection_config(record.guid) or {}
+
+        async def run() -> Any:
+            async with client:
+                fields, config = await prepare_config(client, values, no_input, as_json, current)
+                checked, cache, warn = await test_and_save(client, record.guid, config)
+                return fields, config, checked, cache, warn
+
+        try:
+            fields, config, checked, cache, warning = run_async(run())
+        except CliError:
+            _restore_connector_copy(registry, record)
+            raise
+        changes.update(
+            config=config,
+            secret_keys=[f.key for f in fields if f.is_secret],
+            test_state=checked.state.value,
+            test_message=checked.user_explanation,
+        )
+    try:
+        with registry.transaction():
+            updated = registry.update_connection(
+                record.guid, expected_updated_at=record.updated_at, **changes
+            )
+            if wants_config:
+                registry.cache_actor_types(record.guid, cache)
+    except Exception:
+        if wants_config:
+            _restore_connector_copy(registry, record)
+        raise
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        emit_json({"saved": True, "connection": updated.to_dict()})
+        return
+    click.echo(
+        f"Connection {updated.name!r} updated"
+        + (f" and tested: {updated.last_test_message or 'ok'}" if wants_config else "")
+    )
+
+
+def _restore_connector_copy(registry: Registry, record: ConnectionRecord) -> None:
+    """After a failed re-test the connector may hold the rejected config: give it the old one."""
+    from host.client import ConnectorClientError
+
+    client = client_for_connector(registry, registry.connector(record.connector))
+    stored = registry.connection_config(record.guid) or {}
+
+    async def run() -> None:
+        async with client:
+            await client.save_connection(record.guid, stored)
+
+    # If this fails too, the next call re-sends the stored config (unknown_connection retry).
+    with contextlib.suppress(ConnectorClientError):
+        run_async(run())
+
+
+@connections.command(name="activate")
+@click.argument("name")
+@json_option
+@db_option
+def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
+    """Activate connection NAME, or list every reason it cannot be.
+
+    Reasons: the last test did not pass (or never ran), mandatory fields are missing, the
+    connector cannot be reached.
+
+    \b
+    Example:
+        erpsync connections activate acme
+    """
+    registry = open_registry(db_path)
+    record = registry.connection(name)
+    reasons = _activation_blockers(registry, record)
+    if not reasons and not record.active:
+        registry.set_active(record.guid, True)
+    if as_json:
+        emit_json({"name": name, "activated": not reasons, "reasons": reasons})
+    if reasons:
+        raise CliError(f"cannot activate {name!r}: " + "; ".join(reasons), EXIT_ERROR)
+    if not as_json:
+        click.echo(f"Connection {name!r} is active")
+
+
+def _activation_blockers(registry: Registry, record: ConnectionRecord) -> list[str]:
+    from host.client import ConnectorClientError
+    from host.protocol.validation import validate_config
+
+    reasons = []
+    if record.last_test_state is None:
+        reasons.append("it was never tested (erpsync connections test)")
+    elif not record.last_test_passed:
+        reasons.append(
+            f"the last test failed: {record.last_test_message or record.last_test_state}"
+        )
     client = client_for_connector(registry, registry.connector(record.connector))
 
-    async def run() -> Any:
+    async def fields() -> list[Field]:
         async with client:
-            return await client.test_connection(record.guid)
+            return await client.config_fields()
 
-    response = run_async(run())
-    registry.record_test(record.guid, response.state.value, response.user_explanation)
-    if as_json:
-        emit_json({"name": name, **response.to_dict()})
-    if not response.ok:
-        raise CliError(
-            f"connection {name!r} test failed: {_explain(response)}", EXIT_CONNECTOR_REFUSED
+    try:
+        declared = run_async(fields())
+    except ConnectorClientError as exc:
+        reasons.append(f"the connector cannot be asked for its fields: {exc}")
+        return reasons
+    stored = registry.connection_config(record.guid) or {}
+    report = validate_config(declared, stored)
+    missing = [f.key for f in report.fields if "is mandatory" in f.errors]
+    if missing:
+        reasons.append(
+            f"mandatory field{'s' if len(missing) > 1 else ''} missing: " + ", ".join(missing)
         )
-    if not as_json:
-        click.echo(
-            f"Connection {name!r}: {response.state.value}"
-            + (f": {response.user_explanation}" if response.user_explanation else "")
-        )
+    return reasons
+
+
+@connections.command(name="deactivate")
+@click.argument("name")
+@db_option
+def deactivate_connection(name: str, db_path: str | None) -> None:
+    """Deactivate connection NAME (needed before its config can change).
+
+    \b
+    Example:
+        erpsync connections deactivate acme
+    """
+    registry = open_registry(db_path)
+    record = registry.connection(name)
+    if record.active:
+        registry.set_active(record.guid, False)
+    click.echo(f"Connection {name!r} is inactive")
+
+
+@connections.command(name="remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--no-input", is_flag=True, help="Never prompt (same as --yes).")
+@db_option
+def remove_connection(name: str, yes: bool, no_input: bool, db_path: str | None) -> None:
+    """Remove connection NAME: the connector is told to forget it, then it is deleted here.
+
+    When the connector cannot be reached, the connection is removed here anyway, with a
+    warning naming the connector (which may then still hold the GUID).
+
+    \b
+    Example:
+        erpsync connections remove acme --yes
+    """
+    from host.client import ConnectorClientError
+
+    registry = open_registry(db_path)
+    record = registry.connection(name)
+    if record.active and not (yes or no_input) and _interactive(no_input):
+        click.confirm(f"Connection {name!r} is active. Remove it?", abort=True)
+    client = client_for_connector(registry, registry.connector(record.connector))
+
+    async def run() -> Response:
+        async with client:
+            return await client.delete_connection(record.guid)
+
+    try:
+        response = run_async(run())
+        if not response.ok and response.error_code != "unknown_connection":
+            click.echo(
+                f"warning: the connector answered: {explain(response)}; removed here anyway",
+                err=True,
+            )
+    except ConnectorClientError as exc:
+        click.echo(f"warning: {exc}; removed here anyway", err=True)
+    registry.remove_connection(record.guid)
+    click.echo(f"Connection {name!r} removed")

@@ -76,15 +76,7 @@ def add_connector(
     url = check_connector_url(url)
     secret = read_token(token, token_file)
     registry = open_registry(db_path)
-    info: dict[str, Any] | None = None
-    if not no_check:
-        client = make_client(url, token=secret, label=f"connector {name!r} ({url})")
-
-        async def fetch() -> dict[str, Any]:
-            async with client:
-                return await client.info()
-
-        info = run_async(fetch())
+    info = None if no_check else _fetch_info(url, secret, name)
     record = registry.add_connector(name, url, secret)
     data = {**record.to_dict(), "info": info}
     if as_json:
@@ -117,3 +109,121 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
         emit_json(rows)
         return
     print_table(rows, ["name", "url", "token", "connections", "created_at"])
+
+
+@connectors.command(name="show")
+@click.argument("name")
+@click.option("--check", is_flag=True, help="Also ask the connector for its info now.")
+@json_option
+@db_option
+def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -> None:
+    """Show connector NAME and the connections that use it.
+
+    \b
+    Example:
+        erpsync connectors show mock-erp --check
+    """
+    registry = open_registry(db_path)
+    record = registry.connector(name)
+    data: dict[str, Any] = {
+        **record.to_dict(),
+        "connections": registry.connection_names_using(name),
+    }
+    if check:
+        data["info"] = _fetch_info(record.url, registry.connector_token(name), name)
+    if as_json:
+        emit_json(data)
+        return
+    for key in ("name", "url", "token", "created_at", "updated_at"):
+        click.echo(f"{key + ':':13}{data[key] if data[key] is not None else '-'}")
+    click.echo(f"{'connections:':13}{', '.join(data['connections']) or '-'}")
+    if check:
+        info = data["info"]
+        click.echo(
+            f"{'info:':13}{info['name']} {info['version']} by {info['vendor']} "
+            f"(protocol {info['protocol_version']})"
+        )
+
+
+def _fetch_info(url: str, token: str | None, name: str) -> dict[str, Any]:
+    client = make_client(url, token=token, label=f"connector {name!r} ({url})")
+
+    async def fetch() -> dict[str, Any]:
+        async with client:
+            return await client.info()
+
+    return run_async(fetch())
+
+
+@connectors.command(name="edit")
+@click.argument("name")
+@click.option("--rename", "new_name", help="A new name; connections follow it.")
+@click.option("--url", help="A new URL (http, https or app:<id>).")
+@click.option("--token", help="A new bearer token.")
+@click.option(
+    "--token-file", type=click.Path(dir_okay=False), help="Read the new token from a file."
+)
+@click.option("--clear-token", is_flag=True, help="Send no token from now on.")
+@click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
+@json_option
+@db_option
+def edit_connector(
+    name: str,
+    new_name: str | None,
+    url: str | None,
+    token: str | None,
+    token_file: str | None,
+    clear_token: bool,
+    no_check: bool,
+    as_json: bool,
+    db_path: str | None,
+) -> None:
+    """Change connector NAME's name, URL or token; a new URL or token is checked first.
+
+    \b
+    Example:
+        erpsync connectors edit mock-erp --url http://127.0.0.1:9000/connectors/mock
+    """
+    from host.registry import UNCHANGED
+
+    if clear_token and (token or token_file):
+        raise CliError("--clear-token cannot be combined with --token or --token-file")
+    registry = open_registry(db_path)
+    record = registry.connector(name)
+    new_url = check_connector_url(url) if url else UNCHANGED
+    new_token: Any = None if clear_token else read_token(token, token_file) or UNCHANGED
+    if new_name is not None and not new_name.strip():
+        raise CliError("--rename must not be empty")
+    if new_name is None and new_url is UNCHANGED and new_token is UNCHANGED:
+        raise CliError(
+            "nothing to change: give --rename, --url, --token, --token-file or --clear-token"
+        )
+    if not no_check and (new_url is not UNCHANGED or new_token is not UNCHANGED):
+        effective_url = record.url if new_url is UNCHANGED else new_url
+        effective_token = registry.connector_token(name) if new_token is UNCHANGED else new_token
+        _fetch_info(effective_url, effective_token, new_name or name)
+    updated = registry.update_connector(
+        name,
+        new_name=new_name.strip() if new_name else UNCHANGED,
+        url=new_url,
+        token=new_token,
+    )
+    if as_json:
+        emit_json(updated.to_dict())
+        return
+    click.echo(f"Connector {updated.name!r} updated ({updated.url})")
+
+
+@connectors.command(name="remove")
+@click.argument("name")
+@db_option
+def remove_connector(name: str, db_path: str | None) -> None:
+    """Remove connector NAME; refused while connections use it (they are named).
+
+    \b
+    Example:
+        erpsync connectors remove mock-erp
+    """
+    registry = open_registry(db_path)
+    registry.remove_connector(name)
+    click.echo(f"Connector {name!r} removed")

@@ -1,12 +1,15 @@
-"""The admin side's registry: sync connectors and ERP connections in SQLite (sqlite-utils).
+"""The admin side's registry: connectors, ERP connections, users and groups, in SQLite.
 
-It knows nothing of HTTP. Every change runs in one transaction, so a failed or interrupted
-command leaves the old state or the new one, never half.
+It knows nothing of HTTP. Every change runs in one `BEGIN IMMEDIATE` transaction together
+with its audit record, so a failed or interrupted command leaves the old state or the new
+one, never half, and two admins at once never lose an update.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +23,9 @@ from host.registry.secrets import SecretBox
 
 EVERYONE = "everyone"
 RESTRICTED = "restricted"
+MASK = "****"
+UNCHANGED: Any = object()
+"""Marks an argument of an update that keeps the stored value."""
 
 
 class RegistryError(Exception):
@@ -38,19 +44,32 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+def current_admin() -> str:
+    """Who is acting, for the audit log: ERPSYNC_ADMIN, else the OS user."""
+    explicit = os.environ.get("ERPSYNC_ADMIN")
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
 @dataclass
 class ConnectorRecord:
     name: str
     url: str
     has_token: bool
     created_at: str
+    updated_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "url": self.url,
-            "token": "****" if self.has_token else None,
+            "token": MASK if self.has_token else None,
             "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }
 
 
@@ -67,8 +86,14 @@ class ConnectionRecord:
     last_test_state: str | None
     last_test_message: str | None
     last_tested_at: str | None
+    created_at: str = ""
+    updated_at: str = ""
     users: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+
+    @property
+    def last_test_passed(self) -> bool:
+        return self.last_test_state in ("ok", "ok_with_info", "warning")
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape; secrets appear only as ****."""
@@ -80,13 +105,15 @@ class ConnectionRecord:
             "users": list(self.users),
             "groups": list(self.groups),
             "description": self.description,
-            "config": {**self.config, **{k: "****" for k in self.secret_keys}},
+            "config": {**self.config, **{k: MASK for k in self.secret_keys}},
             "active": self.active,
             "last_test": {
                 "state": self.last_test_state,
                 "message": self.last_test_message,
                 "at": self.last_tested_at,
             },
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }
 
 
@@ -102,10 +129,14 @@ class Registry:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=30.0)
         self.db = Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=30000")
-        migrations.apply(self.db)
+        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        if migrations.pending(self.db):
+            # Under the write lock, so two first-time commands never both create the schema.
+            with self._immediate():
+                migrations.apply(self.db)
         self.secrets = secret_box or SecretBox(path.parent)
 
     @classmethod
@@ -116,38 +147,83 @@ class Registry:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.db.atomic():
+    def _immediate(self) -> Iterator[None]:
+        conn = self.db.conn
+        if conn.in_transaction:
             yield
+            return
+        # IMMEDIATE takes the write lock up front: a reader never has to upgrade (and fail
+        # with "database is locked") halfway through a change.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    @contextmanager
+    def transaction(self, action: str | None = None, target: str = "") -> Iterator[None]:
+        """One atomic change; with `action`, its audit record is part of the same change."""
+        with self._immediate():
+            yield
+            if action:
+                self.audit(action, target)
+
+    # --- audit -------------------------------------------------------------------------
+
+    def audit(self, action: str, target: str, detail: str = "") -> None:
+        self.db.table("audit").insert(
+            {
+                "at": now(),
+                "who": current_admin(),
+                "action": action,
+                "target": target,
+                "detail": detail,
+            }
+        )
+
+    def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "select at, who, action, target, detail from audit order by id desc limit ?", [limit]
+        )
+        return list(rows)
 
     # --- connectors --------------------------------------------------------------------
 
+    def _connector_row(self, name: str) -> dict[str, Any] | None:
+        rows = list(self.db.table("connectors").rows_where("name = ?", [name]))
+        return rows[0] if rows else None
+
+    @staticmethod
+    def _connector_record(row: Mapping[str, Any]) -> ConnectorRecord:
+        return ConnectorRecord(
+            row["name"], row["url"], bool(row["token"]), row["created_at"], row["updated_at"]
+        )
+
     def add_connector(self, name: str, url: str, token: str | None = None) -> ConnectorRecord:
         stamp = now()
-        with self.transaction():
+        sealed = self.secrets.encrypt(token) if token else None
+        with self.transaction("connector.add", name):
             if self._connector_row(name) is not None:
                 raise Conflict(f"a connector named {name!r} already exists")
             self.db.table("connectors").insert(
                 {
                     "name": name,
                     "url": url,
-                    "token": self.secrets.encrypt(token) if token else None,
+                    "token": sealed,
                     "created_at": stamp,
                     "updated_at": stamp,
                 }
             )
         return self.connector(name)
 
-    def _connector_row(self, name: str) -> dict[str, Any] | None:
-        rows = list(self.db.table("connectors").rows_where("name = ?", [name]))
-        return rows[0] if rows else None
-
     def connector(self, name: str) -> ConnectorRecord:
         row = self._connector_row(name)
         if row is None:
             known = ", ".join(c.name for c in self.connectors()) or "none yet"
             raise NotFound(f"no connector named {name!r} (known: {known})")
-        return ConnectorRecord(row["name"], row["url"], bool(row["token"]), row["created_at"])
+        return self._connector_record(row)
 
     def connector_token(self, name: str) -> str | None:
         row = self._connector_row(name)
@@ -157,9 +233,134 @@ class Registry:
 
     def connectors(self) -> list[ConnectorRecord]:
         return [
-            ConnectorRecord(r["name"], r["url"], bool(r["token"]), r["created_at"])
+            self._connector_record(r)
             for r in self.db.table("connectors").rows_where(order_by="name")
         ]
+
+    def connection_names_using(self, connector: str) -> list[str]:
+        rows = self.db.table("connections").rows_where(
+            "connector = ?", [connector], order_by="name", select="name"
+        )
+        return [r["name"] for r in rows]
+
+    def update_connector(
+        self,
+        name: str,
+        *,
+        new_name: str = UNCHANGED,
+        url: str = UNCHANGED,
+        token: str | None = UNCHANGED,
+    ) -> ConnectorRecord:
+        """Rename, move or re-token a connector; its connections follow a rename."""
+        with self.transaction("connector.edit", name):
+            row = self._connector_row(name)
+            if row is None:
+                raise NotFound(f"no connector named {name!r}")
+            changes: dict[str, Any] = {"updated_at": now()}
+            if url is not UNCHANGED:
+                changes["url"] = url
+            if token is not UNCHANGED:
+                changes["token"] = self.secrets.encrypt(token) if token else None
+            target = name
+            if new_name is not UNCHANGED and new_name != name:
+                if self._connector_row(new_name) is not None:
+                    raise Conflict(f"a connector named {new_name!r} already exists")
+                self.db.table("connectors").insert({**row, **changes, "name": new_name})
+                self.db.execute(
+                    "update connections set connector = ? where connector = ?", [new_name, name]
+                )
+                self.db.table("connectors").delete(name)
+                target = new_name
+            else:
+                self.db.table("connectors").update(name, changes)
+        return self.connector(target)
+
+    def remove_connector(self, name: str) -> None:
+        with self.transaction("connector.remove", name):
+            self.connector(name)
+            using = self.connection_names_using(name)
+            if using:
+                raise Conflict(
+                    f"connector {name!r} is used by connection{'s' if len(using) > 1 else ''} "
+                    f"{', '.join(using)}; remove {'them' if len(using) > 1 else 'it'} first"
+                )
+            self.db.table("connectors").delete(name)
+
+    # --- users and groups --------------------------------------------------------------
+
+    def add_user(self, name: str) -> None:
+        with self.transaction("user.add", name):
+            if self.db.table("users").count_where("name = ?", [name]):
+                raise Conflict(f"a user named {name!r} already exists")
+            self.db.table("users").insert({"name": name, "created_at": now()})
+
+    def remove_user(self, name: str) -> None:
+        with self.transaction("user.remove", name):
+            self._require("users", name, "user")
+            self.db.execute("delete from memberships where user_name = ?", [name])
+            self.db.execute(
+                "delete from connection_access where kind = 'user' and principal = ?", [name]
+            )
+            self.db.table("users").delete(name)
+
+    def users(self) -> list[dict[str, Any]]:
+        rows = list(self.db.table("users").rows_where(order_by="name"))
+        groups = self._groups_by_user()
+        return [{**r, "groups": groups.get(r["name"], [])} for r in rows]
+
+    def add_group(self, name: str) -> None:
+        with self.transaction("group.add", name):
+            if self.db.table("groups").count_where("name = ?", [name]):
+                raise Conflict(f"a group named {name!r} already exists")
+            self.db.table("groups").insert({"name": name, "created_at": now()})
+
+    def remove_group(self, name: str) -> None:
+        with self.transaction("group.remove", name):
+            self._require("groups", name, "group")
+            self.db.execute("delete from memberships where group_name = ?", [name])
+            self.db.execute(
+                "delete from connection_access where kind = 'group' and principal = ?", [name]
+            )
+            self.db.table("groups").delete(name)
+
+    def groups(self) -> list[dict[str, Any]]:
+        rows = list(self.db.table("groups").rows_where(order_by="name"))
+        members: dict[str, list[str]] = {}
+        for m in self.db.table("memberships").rows_where(order_by="user_name"):
+            members.setdefault(m["group_name"], []).append(m["user_name"])
+        return [{**r, "members": members.get(r["name"], [])} for r in rows]
+
+    def add_member(self, group: str, user: str) -> None:
+        with self.transaction("group.add-member", f"{group}/{user}"):
+            self._require("groups", group, "group")
+            self._require("users", user, "user")
+            self.db.table("memberships").insert(
+                {"group_name": group, "user_name": user}, ignore=True
+            )
+
+    def remove_member(self, group: str, user: str) -> None:
+        with self.transaction("group.remove-member", f"{group}/{user}"):
+            self._require("groups", group, "group")
+            count = self.db.table("memberships").count_where(
+                "group_name = ? and user_name = ?", [group, user]
+            )
+            if not count:
+                raise NotFound(f"user {user!r} is not a member of group {group!r}")
+            self.db.execute(
+                "delete from memberships where group_name = ? and user_name = ?", [group, user]
+            )
+
+    def _groups_by_user(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for m in self.db.table("memberships").rows_where(order_by="group_name"):
+            result.setdefault(m["user_name"], []).append(m["group_name"])
+        return result
+
+    def _require(self, table: str, name: str, what: str) -> None:
+        if not self.db.table(table).count_where("name = ?", [name]):
+            known = [r["name"] for r in self.db.table(table).rows_where(order_by="name")]
+            shown = ", ".join(known[:10]) or "none yet"
+            raise NotFound(f"no {what} named {name!r} (known: {shown})")
 
     # --- connections -------------------------------------------------------------------
 
@@ -178,12 +379,12 @@ class Registry:
         test_message: str | None = None,
     ) -> ConnectionRecord:
         """Insert a tested connection and its access list in one transaction."""
-        users, groups = sorted(set(users)), sorted(set(groups))
-        secret_keys = {k for k in secret_keys if config.get(k) not in (None, "")}
-        plain, sealed = self._split_secrets(config, secret_keys)
+        user_names, group_names = sorted(set(users)), sorted(set(groups))
+        plain, sealed, kept = self._seal(config, secret_keys)
         stamp = now()
-        with self.transaction():
+        with self.transaction("connection.add", name):
             self.connector(connector)
+            self.check_principals(user_names, group_names)
             if self._connection_row(name) is not None:
                 raise Conflict(f"a connection named {name!r} already exists")
             self.db.table("connections").insert(
@@ -191,11 +392,11 @@ class Registry:
                     "guid": guid,
                     "name": name,
                     "connector": connector,
-                    "scope": RESTRICTED if users or groups else EVERYONE,
+                    "scope": RESTRICTED if user_names or group_names else EVERYONE,
                     "description": description,
                     "config": json.dumps(plain, sort_keys=True),
                     "secrets": sealed,
-                    "secret_keys": json.dumps(sorted(secret_keys)),
+                    "secret_keys": json.dumps(kept),
                     "active": 0,
                     "last_test_state": test_state,
                     "last_test_message": test_message,
@@ -204,19 +405,31 @@ class Registry:
                     "updated_at": stamp,
                 }
             )
-            access = [{"connection": guid, "kind": "user", "principal": u} for u in users]
-            access += [{"connection": guid, "kind": "group", "principal": g} for g in groups]
-            if access:
-                self.db.table("connection_access").insert_all(access)
+            self._write_access(guid, user_names, group_names)
         return self.connection(name)
 
-    def _split_secrets(
-        self, config: Mapping[str, Any], secret_keys: set[str]
-    ) -> tuple[dict[str, Any], str | None]:
-        plain = {k: v for k, v in config.items() if k not in secret_keys}
-        hidden = {k: v for k, v in config.items() if k in secret_keys and v not in (None, "")}
-        sealed = self.secrets.encrypt(json.dumps(hidden)) if hidden else None
-        return plain, sealed
+    def check_principals(self, users: Iterable[str], groups: Iterable[str]) -> None:
+        for user in users:
+            self._require("users", user, "user")
+        for group in groups:
+            self._require("groups", group, "group")
+
+    def _write_access(self, guid: str, users: list[str], groups: list[str]) -> None:
+        self.db.execute("delete from connection_access where connection = ?", [guid])
+        access = [{"connection": guid, "kind": "user", "principal": u} for u in users]
+        access += [{"connection": guid, "kind": "group", "principal": g} for g in groups]
+        if access:
+            self.db.table("connection_access").insert_all(access)
+
+    def _seal(
+        self, config: Mapping[str, Any], secret_keys: Iterable[str]
+    ) -> tuple[dict[str, Any], str | None, list[str]]:
+        """Split config into plain JSON and one encrypted blob of the filled secret values."""
+        secret = set(secret_keys)
+        plain = {k: v for k, v in config.items() if k not in secret}
+        hidden = {k: v for k, v in config.items() if k in secret and v not in (None, "")}
+        sealed = self.secrets.encrypt(json.dumps(hidden, sort_keys=True)) if hidden else None
+        return plain, sealed, sorted(hidden)
 
     def _connection_row(self, name: str) -> dict[str, Any] | None:
         rows = list(self.db.table("connections").rows_where("name = ?", [name]))
@@ -226,7 +439,6 @@ class Registry:
         access = list(
             self.db.table("connection_access").rows_where("connection = ?", [row["guid"]])
         )
-        secret_keys = json.loads(row["secret_keys"] or "[]")
         return ConnectionRecord(
             guid=row["guid"],
             name=row["name"],
@@ -234,11 +446,13 @@ class Registry:
             scope=row["scope"],
             description=row["description"] or "",
             config=json.loads(row["config"]),
-            secret_keys=secret_keys,
+            secret_keys=json.loads(row["secret_keys"] or "[]"),
             active=bool(row["active"]),
             last_test_state=row["last_test_state"],
             last_test_message=row["last_test_message"],
             last_tested_at=row["last_tested_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
             users=sorted(a["principal"] for a in access if a["kind"] == "user"),
             groups=sorted(a["principal"] for a in access if a["kind"] == "group"),
         )
@@ -253,8 +467,20 @@ class Registry:
         rows = list(self.db.table("connections").rows_where("guid = ?", [guid]))
         return self._record(rows[0]) if rows else None
 
-    def connections(self) -> list[ConnectionRecord]:
-        return [self._record(r) for r in self.db.table("connections").rows_where(order_by="name")]
+    def connections(self, visible_to: str | None = None) -> list[ConnectionRecord]:
+        """All connections, or those a user may use: everyone-scoped, named, or via a group."""
+        records = [
+            self._record(r) for r in self.db.table("connections").rows_where(order_by="name")
+        ]
+        if visible_to is None:
+            return records
+        self._require("users", visible_to, "user")
+        groups = set(self._groups_by_user().get(visible_to, []))
+        return [
+            r
+            for r in records
+            if r.scope == EVERYONE or visible_to in r.users or groups.intersection(r.groups)
+        ]
 
     def connection_config(self, guid: str) -> dict[str, Any] | None:
         """The full config, secrets decrypted: only ever sent to the connector itself."""
@@ -266,9 +492,134 @@ class Registry:
             config.update(json.loads(self.secrets.decrypt(rows[0]["secrets"])))
         return dict(config)
 
+    def update_connection(
+        self,
+        guid: str,
+        *,
+        expected_updated_at: str | None = None,
+        name: str = UNCHANGED,
+        description: str = UNCHANGED,
+        config: Mapping[str, Any] = UNCHANGED,
+        secret_keys: Iterable[str] = (),
+        users: Iterable[str] = UNCHANGED,
+        groups: Iterable[str] = UNCHANGED,
+        test_state: str | None = UNCHANGED,
+        test_message: str | None = None,
+    ) -> ConnectionRecord:
+        """Change a connection atomically; `expected_updated_at` refuses a lost update."""
+        with self.transaction():
+            current = self.connection_by_guid(guid)
+            if current is None:
+                raise NotFound(f"no connection with GUID {guid}")
+            if expected_updated_at is not None and current.updated_at != expected_updated_at:
+                raise Conflict(
+                    f"connection {current.name!r} was changed by someone else meanwhile; "
+                    "run the command again"
+                )
+            changes: dict[str, Any] = {"updated_at": now()}
+            if name is not UNCHANGED and name != current.name:
+                if self._connection_row(name) is not None:
+                    raise Conflict(f"a connection named {name!r} already exists")
+                changes["name"] = name
+            if description is not UNCHANGED:
+                changes["description"] = description
+            if config is not UNCHANGED:
+                plain, sealed, kept = self._seal(config, secret_keys)
+                changes.update(
+                    config=json.dumps(plain, sort_keys=True),
+                    secrets=sealed,
+                    secret_keys=json.dumps(kept),
+                )
+            if test_state is not UNCHANGED:
+                changes.update(
+                    last_test_state=test_state,
+                    last_test_message=test_message,
+                    last_tested_at=now() if test_state else None,
+                )
+            if users is not UNCHANGED or groups is not UNCHANGED:
+                new_users = sorted(set(current.users if users is UNCHANGED else users))
+                new_groups = sorted(set(current.groups if groups is UNCHANGED else groups))
+                self.check_principals(new_users, new_groups)
+                self._write_access(guid, new_users, new_groups)
+                changes["scope"] = RESTRICTED if new_users or new_groups else EVERYONE
+            self.db.table("connections").update(guid, changes)
+            self.audit("connection.edit", current.name, ", ".join(sorted(changes)))
+        record = self.connection_by_guid(guid)
+        assert record is not None
+        return record
+
+    def set_active(self, guid: str, active: bool) -> None:
+        with self.transaction():
+            record = self.connection_by_guid(guid)
+            if record is None:
+                raise NotFound(f"no connection with GUID {guid}")
+            self.db.table("connections").update(guid, {"active": int(active), "updated_at": now()})
+            self.audit("connection.activate" if active else "connection.deactivate", record.name)
+
+    def remove_connection(self, guid: str) -> None:
+        with self.transaction():
+            record = self.connection_by_guid(guid)
+            if record is None:
+                raise NotFound(f"no connection with GUID {guid}")
+            self.db.execute("delete from connection_access where connection = ?", [guid])
+            self.db.execute("delete from actor_type_cache where connection = ?", [guid])
+            self.db.table("connections").delete(guid)
+            self.audit("connection.remove", record.name)
+
     def record_test(self, guid: str, state: str, message: str) -> None:
         with self.transaction():
             self.db.table("connections").update(
                 guid,
                 {"last_test_state": state, "last_test_message": message, "last_tested_at": now()},
             )
+
+    # --- cached actor types ------------------------------------------------------------
+
+    def cache_actor_types(
+        self, guid: str, types: Mapping[str, tuple[list[dict[str, Any]], list[str]]]
+    ) -> None:
+        """Replace the cache of what the connector offers: type -> (fields, searchable keys)."""
+        stamp = now()
+        with self.transaction():
+            self.db.execute("delete from actor_type_cache where connection = ?", [guid])
+            rows = [
+                {
+                    "connection": guid,
+                    "actor_type": actor_type,
+                    "fields": json.dumps(fields),
+                    "searchable": json.dumps(searchable),
+                    "fetched_at": stamp,
+                }
+                for actor_type, (fields, searchable) in types.items()
+            ]
+            if rows:
+                self.db.table("actor_type_cache").insert_all(rows)
+
+    def actor_types(self, guid: str) -> dict[str, dict[str, Any]]:
+        rows = self.db.table("actor_type_cache").rows_where(
+            "connection = ?", [guid], order_by="actor_type"
+        )
+        return {
+            r["actor_type"]: {
+                "fields": json.loads(r["fields"]),
+                "searchable": json.loads(r["searchable"]),
+                "fetched_at": r["fetched_at"],
+            }
+            for r in rows
+        }
+
+    # --- secrets -----------------------------------------------------------------------
+
+    def rotate_secrets(self, new_box: SecretBox) -> int:
+        """Re-encrypt every secret with `new_box`'s key in one transaction; returns the count."""
+        count = 0
+        with self.transaction("secrets.rotate-key", "registry"):
+            for row in list(self.db.table("connectors").rows_where("token is not null")):
+                token = new_box.encrypt(self.secrets.decrypt(row["token"]))
+                self.db.table("connectors").update(row["name"], {"token": token})
+                count += 1
+            for row in list(self.db.table("connections").rows_where("secrets is not null")):
+                sealed = new_box.encrypt(self.secrets.decrypt(row["secrets"]))
+                self.db.table("connections").update(row["guid"], {"secrets": sealed})
+                count += 1
+        return count

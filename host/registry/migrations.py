@@ -49,3 +49,32 @@ def m001_connectors_and_connections(db: Database) -> None:
         pk=("connection", "kind", "principal"),
         foreign_keys=[("connection", "connections", "guid")],
     )
+
+
+@migrations()
+def m002_users_groups_cache_audit(db: Database) -> None:
+    db.table("users").create({"name": str, "created_at": str}, pk="name", not_null={"created_at"})
+    db.table("groups").create({"name": str, "created_at": str}, pk="name", not_null={"created_at"})
+    db.table("memberships").create(
+        {"group_name": str, "user_name": str},
+        pk=("group_name", "user_name"),
+        foreign_keys=[("group_name", "groups", "name"), ("user_name", "users", "name")],
+    )
+    # What the connector said on the last save: actor types, their fields and searchable ones.
+    db.table("actor_type_cache").create(
+        {
+            "connection": str,
+            "actor_type": str,
+            "fields": str,  # JSON list of field metadata
+            "searchable": str,  # JSON list of field keys
+            "fetched_at": str,
+        },
+        pk=("connection", "actor_type"),
+        foreign_keys=[("connection", "connections", "guid")],
+    )
+    # Who did what, when; never a secret value.
+    db.table("audit").create(
+        {"id": int, "at": str, "who": str, "action": str, "target": str, "detail": str},
+        pk="id",
+        not_null={"at", "who", "action", "target"},
+    )

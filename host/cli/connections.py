@@ -81,7 +81,7 @@ def prompt_missing(
     When editing, `current` holds the stored values: they are the defaults, and an empty
     answer to a password prompt keeps the stored secret.
     """
-    from host.connector import FieldType
+    from host.connector import Access, FieldType
     from host.protocol.values import default_value
 
     for item in sorted(fields, key=lambda f: f.rank):
@@ -106,10 +106,12 @@ def prompt_missing(
             )
         elif item.type is FieldType.CHECKBOX:
             values[item.key] = click.confirm(label, default=bool(default))
+        elif default is not None:
+            values[item.key] = click.prompt(label, default=str(default), show_default=True)
+        elif item.access is Access.MANDATORY:
+            values[item.key] = click.prompt(label)  # asks again until something is typed
         else:
-            values[item.key] = click.prompt(
-                label, default="" if default is None else str(default), show_default=True
-            )
+            values[item.key] = click.prompt(label, default="", show_default=False)
 
 
 def apply_defaults(fields: list[Field], values: dict[str, Any]) -> None:

@@ -110,6 +110,7 @@ def run_server(
         sock.bind((host, port))
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)  # clients that connect before uvicorn starts wait instead of failing
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
     for cid in sorted(connectors):

@@ -7,6 +7,9 @@ way Airbyte does (config error, transient, system) so the CLI can say what to ch
 
 from __future__ import annotations
 
+import asyncio
+import json as jsonlib
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,6 +43,16 @@ class ProtocolError(ConnectorClientError):
     kind = SYSTEM
 
 
+class ConnectorBusy(ConnectorClientError):
+    """HTTP 502/503/504: a proxy or the connector is temporarily unable to answer."""
+
+    kind = TRANSIENT
+
+
+TRANSIENT_ERRORS = (ConnectorUnreachable, ConnectorBusy)
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+
 class CallFailed(ConnectorClientError):
     """The connector answered with an error envelope where a payload was needed."""
 
@@ -64,10 +77,20 @@ class ConnectorClient:
         timeout: float = 15.0,
         config_lookup: ConfigLookup | None = None,
         label: str | None = None,
+        retries: int = 2,
+        backoff: float = 0.25,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        ca_bundle: str | None = None,
     ) -> None:
+        """`retries` re-tries transient failures of idempotent calls with doubling backoff;
+        `ca_bundle` trusts a private CA (verification itself is never switched off)."""
         self.url = url.rstrip("/")
         self.label = label or self.url
         self._config_lookup = config_lookup
+        self._retries = max(0, retries)
+        self._backoff = backoff
+        self._max_bytes = max_response_bytes
+        self._deadline = timeout * 2  # a body trickling in slowly must still end
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers["User-Agent"] = f"erpsync-host (protocol {PROTOCOL_VERSION})"
         # No redirects: a bearer token must never follow a redirect to another host.
@@ -77,6 +100,7 @@ class ConnectorClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
+            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
         )
 
     async def __aenter__(self) -> ConnectorClient:
@@ -98,8 +122,11 @@ class ConnectorClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         guid: str | None = None,
+        idempotent: bool = True,
     ) -> tuple[Response, Any]:
-        response, data = await self._send(method, path, json=json, params=params)
+        response, data = await self._send(
+            method, path, json=json, params=params, idempotent=idempotent
+        )
         if (
             response.error_code == "unknown_connection"
             and guid is not None
@@ -112,24 +139,56 @@ class ConnectorClient:
                     "PUT", f"/connections/{guid}", json={"config": dict(config)}, params=None
                 )
                 if saved.ok:
-                    response, data = await self._send(method, path, json=json, params=params)
+                    response, data = await self._send(
+                        method, path, json=json, params=params, idempotent=idempotent
+                    )
         return response, data
 
     async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        idempotent: bool = True,
+    ) -> tuple[Response, Any]:
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(method, path, json=json, params=params)
+            except TRANSIENT_ERRORS:
+                if not idempotent or attempt >= self._retries:
+                    raise
+            await asyncio.sleep(self._backoff * 2**attempt)
+            attempt += 1
+
+    async def _attempt(
         self, method: str, path: str, *, json: Any, params: Mapping[str, Any] | None
     ) -> tuple[Response, Any]:
         try:
-            answer = await self._http.request(method, path, json=json, params=params)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout(self._deadline):
+                answer, raw = await self._fetch(method, path, json=json, params=params)
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise ConnectorUnreachable(
                 f"{self.label}: timed out ({type(exc).__name__}); check that the connector "
                 "is running and not overloaded"
             ) from exc
-        except httpx.TransportError as exc:
+        except httpx.ConnectError as exc:
             raise ConnectorUnreachable(
                 f"{self.label}: cannot connect ({_reason(exc)}); check the URL and that the "
                 "connector is running"
             ) from exc
+        except httpx.TransportError as exc:
+            raise ConnectorUnreachable(
+                f"{self.label}: the connection broke off ({_reason(exc)}); check the "
+                "connector's log"
+            ) from exc
+        if answer.status_code in (502, 503, 504):
+            raise ConnectorBusy(
+                f"{self.label}: answered HTTP {answer.status_code} (temporarily unavailable); "
+                "try again later"
+            )
         if answer.status_code == 401:
             raise Unauthorized(f"{self.label}: the connector refused the token; check --token")
         if answer.is_redirect:
@@ -138,7 +197,7 @@ class ConnectorClient:
                 "register the final URL instead"
             )
         try:
-            body = answer.json()
+            body = jsonlib.loads(raw)
         except ValueError:
             raise ProtocolError(
                 f"{self.label}: answered HTTP {answer.status_code} without a JSON body; "
@@ -162,6 +221,32 @@ class ConnectorClient:
         if answer.status_code >= 500 and response.ok:
             raise ProtocolError(f"{self.label}: answered HTTP {answer.status_code}")
         return response, body.get("data")
+
+    async def _fetch(
+        self, method: str, path: str, *, json: Any, params: Mapping[str, Any] | None
+    ) -> tuple[httpx.Response, bytes]:
+        """Send and read the body, refusing one larger than the cap before it fills memory."""
+        request = self._http.build_request(method, path, json=json, params=params)
+        answer = await self._http.send(request, stream=True)
+        try:
+            declared = answer.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_bytes:
+                raise self._too_large()
+            chunks, size = [], 0
+            async for chunk in answer.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_bytes:
+                    raise self._too_large()
+                chunks.append(chunk)
+        finally:
+            await answer.aclose()
+        return answer, b"".join(chunks)
+
+    def _too_large(self) -> ProtocolError:
+        return ProtocolError(
+            f"{self.label}: answer larger than {self._max_bytes // (1024 * 1024)} MiB; "
+            "ask for fewer actors per call"
+        )
 
     async def _data(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
         response, data = await self._request(method, path, **kwargs)
@@ -294,7 +379,12 @@ class ConnectorClient:
     async def create_actor(self, guid: str, actor: Actor) -> Actor:
         path = f"/connections/{guid}/actors/{actor.actor_type}"
         data = await self._data(
-            "POST", path, "create actor", json={"actor": actor.to_dict()}, guid=guid
+            "POST",
+            path,
+            "create actor",
+            json={"actor": actor.to_dict()},
+            guid=guid,
+            idempotent=False,  # a retry could create the actor twice
         )
         return self._actors([data], "create actor")[0]
 
@@ -308,7 +398,7 @@ class ConnectorClient:
     async def get_list(
         self, guid: str, list_name: str, keys: Sequence[str] | None = None
     ) -> dict[str, str]:
-        params = {"keys": ",".join(keys)} if keys is not None else None
+        params = {"keys": list(keys)} if keys is not None else None
         path = f"/connections/{guid}/lists/{list_name}"
         data = await self._data("GET", path, f"list {list_name}", params=params, guid=guid)
         try:
@@ -326,7 +416,7 @@ class ConnectorClient:
         limit: int = 100,
         field_keys: Sequence[str] = (),
     ) -> Page:
-        params = {"since": since, "cursor": cursor, "limit": limit, "fields": ",".join(field_keys)}
+        params = {"since": since, "cursor": cursor, "limit": limit, "fields": list(field_keys)}
         path = f"/connections/{guid}/actors/{actor_type}/changes"
         data = await self._data("GET", path, "changed since", params=params, guid=guid)
         if not isinstance(data, dict):

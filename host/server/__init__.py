@@ -408,7 +408,9 @@ def create_app(
         since: Annotated[str, Query(description="last_modified stamp; empty = all")] = "",
         cursor: Annotated[str, Query(description="from the previous page")] = "",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        fields: Annotated[str, Query(description="comma-separated field keys")] = "",
+        fields: Annotated[
+            list[str] | None, Query(description="field keys to return; repeat; none = all")
+        ] = None,
     ) -> dict[str, Any]:
         connection = connection_for(guid, connector, connector_id)
         response, data = await _call(
@@ -416,7 +418,7 @@ def create_app(
             connection,
             actor_type,
             since,
-            _split(fields),
+            list(fields or []),
             cursor,
             limit,
             shape=_page,
@@ -433,14 +435,16 @@ def create_app(
         guid: GuidPath,
         list_name: str,
         connector: Conn,
-        keys: Annotated[str | None, Query(description="comma-separated item keys")] = None,
+        keys: Annotated[
+            list[str] | None, Query(description="only these item keys; repeat the parameter")
+        ] = None,
     ) -> dict[str, Any]:
         connection = connection_for(guid, connector, connector_id, allow_zero=True)
         if keys is None:
             response, data = await _call(connector.get_list, connection, list_name, shape=_items)
         else:
             response, data = await _call(
-                connector.get_list_items, connection, list_name, _split(keys), shape=_items
+                connector.get_list_items, connection, list_name, keys, shape=_items
             )
         return _envelope(response, data)
 
@@ -539,7 +543,3 @@ def _items(result: Any) -> list[dict[str, str]]:
     if not isinstance(result, Mapping):
         raise TypeError("expected a mapping of item key -> text")
     return [{"key": str(k), "text": str(v)} for k, v in result.items()]
-
-
-def _split(text: str) -> list[str]:
-    return [part for part in (p.strip() for p in text.split(",")) if part]

@@ -93,13 +93,21 @@ def _entry_points() -> list[Any]:
 
 
 def load_apps(
-    disabled: Iterable[str] = (),
+    disabled: Iterable[str] | None = None,
     allowed: set[str] | None = None,
     only: str | None = None,
 ) -> LoadedApps:
-    """Load every installed app one at a time; `only` loads a single app by name."""
+    """Load every installed app one at a time; `only` loads a single app by name.
+
+    `disabled` defaults to the apps the admin disabled (`erpsync apps disable`, kept in
+    apps.json in the home), so every command and `erpsync serve` skip them alike.
+    """
     if allowed is None:
         allowed = allowed_apps_from_env()
+    if disabled is None:
+        from host.appstate import disabled_apps
+
+        disabled = disabled_apps()
     disabled = set(disabled)
     raise_errors = os.environ.get(RAISE_ERRORS_ENV, "") not in ("", "0")
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
@@ -153,7 +161,7 @@ def _load_one(
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             module = ep.load()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # an app calling sys.exit() must not end us
             raise AppLoadError(f"import of {ep.value!r} failed: {_one_line(exc)}") from exc
         try:
             manager.register(module, name=ep.name)
@@ -169,7 +177,7 @@ def _load_one(
             for impl in manager.hook.register_connectors.get_hookimpls():
                 if impl.plugin_name == ep.name:
                     impl.function(register=registered.append)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             _forget(manager, ep.name)
             raise AppLoadError(f"register_connectors raised {_one_line(exc)}") from exc
 

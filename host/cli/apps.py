@@ -1,20 +1,34 @@
-"""`erpsync apps`: the installed sync apps, loaded or broken, with versions."""
+"""`erpsync apps`: the installed sync apps, loaded or broken, with versions; install,
+uninstall, disable and enable them."""
 
 from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from typing import Any
 
 import click
 
 from host.cli.common import emit_json, json_option, print_table
 from host.cli.errors import CliError
 
+HOST_DISTRIBUTION = "erpsync-host"
+
 
 @click.group()
 def apps() -> None:
-    """List and inspect installed sync apps (entry-point group erpsync.apps).
+    """List, inspect, install, uninstall, disable and enable sync apps.
+
+    Sync apps are pip packages registering connectors in the entry-point group erpsync.apps.
 
     \b
     Example:
+        erpsync apps install acme-erpsync
         erpsync apps list
+        erpsync apps disable acme
     """
 
 
@@ -77,3 +91,184 @@ def show_app(name: str, as_json: bool) -> None:
             f" by {detail['vendor']}  (use URL {detail['url']})"
         )
         print_table(detail["config_fields"], ["key", "display_name", "type", "access", "default"])
+
+
+def _installed() -> dict[str, tuple[str, str]]:
+    """Installed app name -> (distribution, version), found without importing any app."""
+    from host.apps import load_apps
+
+    found: dict[str, tuple[str, str]] = {}
+    for record in load_apps(disabled=(), allowed=set()).apps:
+        found.setdefault(record.name, (record.distribution, record.version))
+    return found
+
+
+@apps.command(name="disable")
+@click.argument("name")
+def disable_app(name: str) -> None:
+    """Disable installed app NAME: its connectors are no longer loaded.
+
+    `erpsync apps list` shows it as disabled; app:<id> connector URLs and `erpsync serve`
+    skip it. The app stays installed; the choice is kept in apps.json in $ERPSYNC_HOME.
+
+    \b
+    Example:
+        erpsync apps disable acme
+    """
+    installed = _installed()
+    if name not in installed:
+        known = ", ".join(installed) or "none"
+        raise CliError(f"no installed app named {name!r} (installed: {known})")
+    if _set_disabled(name, True):
+        click.echo(f"Disabled app {name!r}: its connectors are no longer loaded")
+    else:
+        click.echo(f"App {name!r} was already disabled")
+
+
+@apps.command(name="enable")
+@click.argument("name")
+def enable_app(name: str) -> None:
+    """Enable app NAME again after `erpsync apps disable`.
+
+    \b
+    Example:
+        erpsync apps enable acme
+    """
+    from host.appstate import disabled_apps
+
+    installed = _installed()
+    # A disabled app that was uninstalled since may still be enabled, to tidy apps.json.
+    if name not in installed and name not in disabled_apps():
+        known = ", ".join(installed) or "none"
+        raise CliError(f"no installed app named {name!r} (installed: {known})")
+    if _set_disabled(name, False):
+        click.echo(f"Enabled app {name!r}")
+    else:
+        click.echo(f"App {name!r} was not disabled")
+
+
+def _set_disabled(name: str, disabled: bool) -> bool:
+    from host.appstate import AppStateError, set_disabled
+
+    try:
+        return set_disabled(name, disabled)
+    except AppStateError as exc:
+        raise CliError(str(exc)) from exc
+
+
+PIP_ARG_HELP = (
+    "An extra pip option, put before the packages (repeatable). Write it with '=', "
+    "e.g. --pip-arg=--no-index."
+)
+
+
+@apps.command(name="install")
+@click.argument("packages", metavar="PKG...", nargs=-1, required=True)
+@click.option("--pip-arg", "pip_args", metavar="ARG", multiple=True, help=PIP_ARG_HELP)
+@json_option
+def install_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: bool) -> None:
+    """pip install sync app packages into the host's own environment.
+
+    pip's output goes to stderr; then the apps that appeared (or changed version) are
+    listed with their status.
+
+    \b
+    Examples:
+        erpsync apps install acme-erpsync
+        erpsync apps install --pip-arg=--no-index --pip-arg=--find-links=./wheels acme-erpsync
+        erpsync apps install --pip-arg=-e ./my-connector-app
+    """
+    _pip_and_report("install", [*pip_args, *packages], as_json)
+
+
+@apps.command(name="uninstall")
+@click.argument("packages", metavar="PKG...", nargs=-1, required=True)
+@click.option("--pip-arg", "pip_args", metavar="ARG", multiple=True, help=PIP_ARG_HELP)
+@json_option
+def uninstall_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: bool) -> None:
+    """pip uninstall sync app packages (distribution names) from the host's environment.
+
+    The apps that disappeared are listed. The host itself (erpsync-host) is refused.
+
+    \b
+    Example:
+        erpsync apps uninstall acme-erpsync
+    """
+    for package in packages:
+        if re.sub(r"[-_.]+", "-", package).lower() == HOST_DISTRIBUTION:
+            raise CliError(f"refusing to uninstall {package!r}: it is the host, not an app")
+    _pip_and_report("uninstall", ["-y", *pip_args, *packages], as_json)
+
+
+def _pip_and_report(verb: str, args: list[str], as_json: bool) -> None:
+    """Run pip, then report which apps appeared, disappeared or changed version."""
+    import importlib
+
+    from host.apps import load_apps
+
+    before = _installed()
+    _run_pip(verb, args)
+    importlib.invalidate_caches()
+    after = _installed()
+    added = [n for n in after if n not in before]
+    removed = [n for n in before if n not in after]
+    changed = [n for n in after if n in before and after[n] != before[n]]
+    records: dict[str, Any] = {}
+    for name in added + changed:
+        record = load_apps(only=name).app(name)
+        if record is not None:
+            records[name] = record.to_dict()
+    report = {
+        "added": [records[n] for n in added if n in records],
+        "removed": [
+            {"name": n, "distribution": before[n][0], "version": before[n][1]} for n in removed
+        ],
+        "changed": [
+            {**records[n], "previous_version": before[n][1]} for n in changed if n in records
+        ],
+    }
+    if as_json:
+        emit_json(report)
+        return
+    for app in report["added"]:
+        click.echo(
+            f"Installed app {app['name']} ({app['distribution']} {app['version']}): " + _status(app)
+        )
+    for app in report["changed"]:
+        click.echo(
+            f"Updated app {app['name']} ({app['distribution']} {app['previous_version']} -> "
+            f"{app['version']}): " + _status(app)
+        )
+    for app in report["removed"]:
+        click.echo(f"Removed app {app['name']} ({app['distribution']} {app['version']})")
+    if not any(report.values()):
+        click.echo("No sync app appeared or disappeared (entry-point group erpsync.apps)")
+
+
+def _status(app: dict[str, Any]) -> str:
+    if app["status"] == "loaded":
+        return "loaded, connectors " + (", ".join(app["connectors"]) or "none")
+    return app["status"] + (f": {app['error']}" if app["error"] else "")
+
+
+def _run_pip(verb: str, args: list[str]) -> None:
+    """pip in the host's own interpreter, its output streamed line by line to stderr."""
+    command = [sys.executable, "-m", "pip", verb, "--disable-pip-version-check", *args]
+    click.echo(f"$ {shlex.join(command)}", err=True)
+    try:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    except OSError as exc:
+        raise CliError(f"cannot run pip: {exc.strerror}") from exc
+    assert process.stdout is not None
+    with process:
+        for line in process.stdout:
+            click.echo(line, err=True, nl=False)
+    if process.returncode:
+        raise CliError(f"pip {verb} failed (exit {process.returncode})")

@@ -148,7 +148,12 @@ def encode_legacy(field_type: str, value: Any) -> str:
         moment = datetime.fromisoformat(_to_datetime(value))
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return f"[DT:{moment.strftime(_LEGACY_DT_FORMAT)}.{moment.microsecond * 10:07d}]"
+        # By hand, not strftime: %Y does not zero-pad years before 1000 on every platform.
+        return (
+            f"[DT:{moment.month:02d}/{moment.day:02d}/{moment.year:04d} "
+            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}."
+            f"{moment.microsecond * 10:07d}]"
+        )
     return str(value)
 
 

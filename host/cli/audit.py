@@ -1,0 +1,44 @@
+"""`erpsync audit`: who changed what in the registry, and when."""
+
+from __future__ import annotations
+
+import click
+
+from host.cli.common import db_option, emit_json, json_option, open_registry, print_table
+
+
+@click.command(name="audit")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Show at most this many records, newest first.",
+)
+@json_option
+@db_option
+def audit(limit: int, as_json: bool, db_path: str | None) -> None:
+    """Show the audit log, newest first: when, who (ERPSYNC_ADMIN or the OS user), what.
+
+    Every change to the registry is recorded in the same transaction as the change itself;
+    secret values never appear in it.
+
+    \b
+    Example:
+        erpsync audit --limit 20
+        erpsync audit --json
+    """
+    rows = [
+        {
+            "at": r["at"],
+            "who": r["who"],
+            "action": r["action"],
+            "target": r["target"],
+            "detail": r["detail"] or "",
+        }
+        for r in open_registry(db_path).audit_log(limit)
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    print_table(rows, ["at", "who", "action", "target", "detail"])

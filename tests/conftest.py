@@ -1,0 +1,80 @@
+"""Shared fixtures: an isolated erpsync home, a real mock connector server, the CLI runner, and
+fake installed apps that the host discovers through real `.dist-info` entry points.
+
+Helpers that are not fixtures live in tests/helpers/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from cryptography.fernet import Fernet
+from helpers.apps import AppFactory
+from helpers.mock_server import MockServer, start_mock_server, stop_process
+
+
+@pytest.fixture(autouse=True)
+def _isolated_erpsync_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test sees the developer's ERPSYNC_* settings or writes to the real user data dir."""
+    for name in list(os.environ):
+        if name.startswith("ERPSYNC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ERPSYNC_HOME", str(tmp_path_factory.mktemp("default-home")))
+
+
+@pytest.fixture
+def erpsync_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh ERPSYNC_HOME and a fixed ERPSYNC_SECRET_KEY (a real Fernet key)."""
+    home = tmp_path / "erpsync-home"
+    home.mkdir()
+    monkeypatch.setenv("ERPSYNC_HOME", str(home))
+    monkeypatch.setenv("ERPSYNC_SECRET_KEY", Fernet.generate_key().decode())
+    return home
+
+
+@pytest.fixture(scope="session")
+def mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
+    """One real `erpsync mock-server` for the session, on a free loopback port, with a token.
+
+    It keeps state (GUID -> config) across tests: use a fresh GUID per test.
+    """
+    server = start_mock_server(tmp_path_factory.mktemp("mock-server"))
+    try:
+        yield server
+    finally:
+        stop_process(server.process)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def invoke(runner: CliRunner) -> Callable[..., Result]:
+    """`invoke("connectors", "list", "--json", input=None)` runs `erpsync` in-process.
+
+    stdout and stderr stay separate: result.stdout, result.stderr (click >= 8.2).
+    """
+
+    def _invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+        from host.cli import cli
+
+        return runner.invoke(cli, list(args), input=input, env=env, prog_name="erpsync")
+
+    return _invoke
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppFactory]:
+    """`make_app("name", source)` installs a fake sync app (a real .dist-info) for one test."""
+    factory = AppFactory(tmp_path / "fake-apps", monkeypatch)
+    factory.root.mkdir()
+    yield factory
+    factory.cleanup()

@@ -14,9 +14,8 @@ from click.testing import Result
 from cryptography.fernet import Fernet, InvalidToken
 from helpers.cli import assert_one_line_error
 
-from host.cli.secrets import FixedKeyBox
 from host.registry import Registry
-from host.registry.secrets import SecretKeyError
+from host.registry.secrets import SecretBox, SecretKeyError
 
 Invoke = Callable[..., Result]
 TOKEN = "connector-token-7f3a9c"
@@ -167,7 +166,7 @@ def test_a_rotation_interrupted_after_the_commit_is_completed(invoke: Invoke, ho
     pending_key = Fernet.generate_key()
     (home / "secret.key.new").write_bytes(pending_key + b"\n")
     registry = Registry.open(db)
-    registry.rotate_secrets(FixedKeyBox(pending_key, home))
+    registry.rotate_secrets(SecretBox(home, key=pending_key))
     registry.close()
     with pytest.raises(SecretKeyError):
         decrypted(db)
@@ -215,15 +214,15 @@ def test_a_failure_halfway_rolls_back_every_secret(
     old_key = (home / "secret.key").read_bytes()
     before = raw_tokens(db)
     calls: list[str] = []
-    real_encrypt = FixedKeyBox.encrypt
+    real_encrypt = SecretBox.encrypt
 
-    def failing_encrypt(self: FixedKeyBox, plain: str) -> str:
+    def failing_encrypt(self: SecretBox, plain: str) -> str:
         calls.append(plain)
         if len(calls) == 2:
             raise OSError("disk full")
         return real_encrypt(self, plain)
 
-    monkeypatch.setattr(FixedKeyBox, "encrypt", failing_encrypt)
+    monkeypatch.setattr(SecretBox, "encrypt", failing_encrypt)
     result = invoke("secrets", "rotate-key")
     assert result.exit_code != 0
     assert isinstance(result.exception, OSError)

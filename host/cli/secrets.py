@@ -29,7 +29,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -43,21 +43,6 @@ if TYPE_CHECKING:
 
 NEW_KEY_FILE_NAME = KEY_FILE_NAME + ".new"
 LOCK_FILE_NAME = KEY_FILE_NAME + ".lock"
-
-
-class FixedKeyBox(SecretBox):
-    """A SecretBox with a given key; the plain SecretBox reads the environment or key file."""
-
-    def __init__(self, key: bytes, key_dir: Path) -> None:
-        super().__init__(key_dir)
-        self._key = key
-
-    def _cipher(self) -> Any:
-        if self._fernet is None:
-            from cryptography.fernet import Fernet
-
-            self._fernet = Fernet(self._key)
-        return self._fernet
 
 
 @click.group()
@@ -142,7 +127,7 @@ def rotate_key_file(registry: Registry) -> int:
     new_key = Fernet.generate_key()
     _write_new_key(new_path, new_key)
     try:
-        count = registry.rotate_secrets(FixedKeyBox(new_key, key_dir))
+        count = registry.rotate_secrets(SecretBox(key_dir, key=new_key))
     except BaseException:
         # Committed or not? Only the stored secrets can tell; never delete a key in use.
         with contextlib.suppress(Exception):
@@ -158,7 +143,7 @@ def rotate_env_key(registry: Registry, new_key_file: Path) -> int:
 
     new_key = Fernet.generate_key()
     _write_new_key(new_key_file, new_key)
-    box = FixedKeyBox(new_key, registry.secrets.key_dir)
+    box = SecretBox(registry.secrets.key_dir, key=new_key)
     try:
         return registry.rotate_secrets(box)
     except BaseException:
@@ -177,7 +162,7 @@ def resolve_interrupted_rotation(registry: Registry) -> bool:
     key_dir = registry.secrets.key_dir
     new_path = key_dir / NEW_KEY_FILE_NAME
     try:
-        box = FixedKeyBox(new_path.read_bytes().strip(), key_dir)
+        box = SecretBox(key_dir, key=new_path.read_bytes().strip())
     except FileNotFoundError:
         return False
     if any(_decrypts(box, s) for s in stored_secrets(registry)):

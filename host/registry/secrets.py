@@ -21,15 +21,17 @@ class SecretKeyError(Exception):
 class SecretBox:
     """Encrypts and decrypts strings; the key is read (or created) on first use only."""
 
-    def __init__(self, key_dir: Path) -> None:
+    def __init__(self, key_dir: Path, key: bytes | None = None) -> None:
+        """`key` fixes the key (key rotation); else ERPSYNC_SECRET_KEY or the key file."""
         self.key_dir = key_dir
+        self._key = key
         self._fernet: Any = None
 
     def _cipher(self) -> Any:
         if self._fernet is None:
             from cryptography.fernet import Fernet
 
-            key = os.environ.get(SECRET_KEY_ENV) or self._key_from_file()
+            key = self._key or os.environ.get(SECRET_KEY_ENV) or self._key_from_file()
             try:
                 self._fernet = Fernet(key.encode() if isinstance(key, str) else key)
             except (ValueError, TypeError):

@@ -168,7 +168,7 @@ def _load_one(
             manager.check_pending()
         except pluggy.PluginValidationError as exc:
             _forget(manager, ep.name)
-            raise AppLoadError(f"invalid hook: {exc}") from exc
+            raise AppLoadError("invalid hook: " + " ".join(str(exc).split())) from exc
         except ValueError as exc:
             raise AppLoadError(f"cannot register: {exc}") from exc
 

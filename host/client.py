@@ -244,7 +244,7 @@ class ConnectorClient:
 
     def _too_large(self) -> ProtocolError:
         return ProtocolError(
-            f"{self.label}: answer larger than {self._max_bytes // (1024 * 1024)} MiB; "
+            f"{self.label}: answer larger than the {_size(self._max_bytes)} cap; "
             "ask for fewer actors per call"
         )
 
@@ -444,6 +444,10 @@ class ConnectorClient:
             if not page.cursor:
                 return
             cursor = page.cursor
+
+
+def _size(count: int) -> str:
+    return f"{count / (1024 * 1024):g} MiB" if count >= 1024 * 1024 else f"{count} bytes"
 
 
 def _reason(exc: Exception) -> str:

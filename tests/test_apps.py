@@ -119,6 +119,16 @@ BROKEN_APPS = {
         APP_WITH_FIELDS.format(cid="Bad ID!", field='ConfigField("path", "Path")'),
         ["connector id 'Bad ID!'"],
     ),
+    "wrong-hook-arguments": (
+        """
+        from host import hookimpl
+
+        @hookimpl
+        def register_connectors(add_connector):
+            pass
+        """,
+        ["invalid hook", "add_connector"],
+    ),
     "misspelled-hook": (
         """
         from host import hookimpl

@@ -245,6 +245,20 @@ def test_a_malformed_key_is_a_clear_secret_key_error(
         Registry.open(registry.path).add_connector("mock-erp", "app:mock", TOKEN)
 
 
+def test_a_damaged_key_file_is_named_in_the_error(
+    erpsync_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ERPSYNC_SECRET_KEY the key comes from the file: the message must point there."""
+    monkeypatch.delenv(SECRET_KEY_ENV)
+    key_file = erpsync_home / KEY_FILE_NAME
+    key_file.write_bytes(b"")  # e.g. truncated, or read while another process creates it
+    registry = Registry.open(erpsync_home / "registry.db")
+    with pytest.raises(SecretKeyError) as caught:
+        registry.add_connector("mock-erp", "app:mock", TOKEN)
+    assert str(key_file) in str(caught.value)
+    assert registry.connectors() == []
+
+
 def test_the_cli_reports_a_wrong_key_in_one_line(
     registry: Registry, monkeypatch: pytest.MonkeyPatch, invoke: Callable[..., Result]
 ) -> None:

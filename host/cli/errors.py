@@ -19,7 +19,8 @@ EXIT_CODES = {
     EXIT_ERROR: "error: bad value, unknown name, conflict, or other expected failure",
     EXIT_USAGE: "usage error: unknown option, missing argument",
     EXIT_CONNECTOR_REFUSED: "the connector answered with a failure (e.g. a config test failed)",
-    EXIT_UNREACHABLE: "the connector could not be reached (refused, timed out, DNS)",
+    EXIT_UNREACHABLE: "the connector could not be reached (refused, timed out, DNS) or stayed "
+    "busy (HTTP 502-504)",
     EXIT_PROTOCOL: "the connector answered but not in protocol v1 (or refused the token)",
 }
 
@@ -49,7 +50,7 @@ def translate_errors() -> Iterator[None]:
         if client is not None and isinstance(exc, client.ConnectorClientError):
             code = (
                 EXIT_UNREACHABLE
-                if isinstance(exc, client.ConnectorUnreachable)
+                if isinstance(exc, client.TRANSIENT_ERRORS)
                 else EXIT_CONNECTOR_REFUSED
                 if isinstance(exc, client.CallFailed)
                 else EXIT_PROTOCOL

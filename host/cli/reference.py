@@ -39,7 +39,12 @@ def render() -> str:
     parts = [HEADER]
     parts += [f"| {code} | {meaning} |\n" for code, meaning in sorted(EXIT_CODES.items())]
     for path, command in _walk(cli, ["erpsync"]):
-        ctx = click.Context(command, info_name=" ".join(path), terminal_width=100)
+        ctx = click.Context(
+            command,
+            info_name=" ".join(path),
+            terminal_width=100,
+            help_option_names=["-h", "--help"],
+        )
         parts.append(f"\n## `{' '.join(path)}`\n\n```\n{command.get_help(ctx)}\n```\n")
     return "".join(parts)
 

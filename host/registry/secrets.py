@@ -7,6 +7,7 @@ database. A database copied without its key reveals no secret.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +32,25 @@ class SecretBox:
         if self._fernet is None:
             from cryptography.fernet import Fernet
 
-            key = self._key or os.environ.get(SECRET_KEY_ENV) or self._key_from_file()
+            if self._key is not None:
+                key, source = self._key, "the given key"
+            elif os.environ.get(SECRET_KEY_ENV):
+                key, source = os.environ[SECRET_KEY_ENV].encode(), SECRET_KEY_ENV
+            else:
+                key = self._key_from_file()
+                source = f"key file {self.key_dir / KEY_FILE_NAME}"
             try:
-                self._fernet = Fernet(key.encode() if isinstance(key, str) else key)
+                self._fernet = Fernet(key)
             except (ValueError, TypeError):
                 raise SecretKeyError(
-                    f"{SECRET_KEY_ENV} is not a valid Fernet key (32 url-safe base64 bytes); "
+                    f"{source} is not a valid Fernet key (32 url-safe base64 bytes); "
                     "create one with: python -c 'from cryptography.fernet import Fernet; "
                     "print(Fernet.generate_key().decode())'"
                 ) from None
         return self._fernet
 
     def _key_from_file(self) -> bytes:
+        """Read the key file, creating it (0600) on first use."""
         from cryptography.fernet import Fernet
 
         path = self.key_dir / KEY_FILE_NAME
@@ -50,13 +58,20 @@ class SecretBox:
             return path.read_bytes().strip()
         self.key_dir.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
-        # O_EXCL: two processes creating the key at once must not both win.
+        # Written whole to a private temporary file, then linked into place: os.link fails
+        # when another process won the race, and nobody ever reads a half-written key.
+        fd, temp = tempfile.mkstemp(dir=self.key_dir, prefix=".secret-key-")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_bytes().strip()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key + b"\n")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(key + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                return path.read_bytes().strip()
+        finally:
+            os.unlink(temp)
         return key
 
     def encrypt(self, plain: str) -> str:

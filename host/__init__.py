@@ -22,7 +22,14 @@ from host.connector import (
 )
 from host.hookspecs import hookimpl
 from host.protocol import PROTOCOL_VERSION
-from host.protocol.values import FieldValueError, decode_legacy, encode_legacy
+from host.protocol.values import (
+    FieldValueError,
+    coerce_value,
+    decode_legacy,
+    default_value,
+    encode_legacy,
+)
+from host.search import compile_restriction, compile_restrictions, filter_actors, matches
 
 __all__ = [
     "ACTOR_TYPES",
@@ -42,9 +49,15 @@ __all__ = [
     "Response",
     "Restriction",
     "State",
+    "coerce_value",
+    "compile_restriction",
+    "compile_restrictions",
     "decode_legacy",
+    "default_value",
     "encode_legacy",
+    "filter_actors",
     "hookimpl",
+    "matches",
 ]
 
 __version__ = "0.1.0"

@@ -89,9 +89,17 @@ def serve_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def run_server(
-    connectors: dict[str, Any], host: str, port: int, token: str | None, log_level: str
+    connectors: dict[str, Any],
+    host: str,
+    port: int,
+    token: str | None,
+    log_level: str,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> None:
-    """Bind first (so --port 0 works and the URL printed is the real one), then serve."""
+    """Bind first (so --port 0 works and the URL printed is the real one), then serve.
+
+    `wrap`, when given, wraps the ASGI app (mock-server's fault injection uses it).
+    """
     import uvicorn
 
     from host.server import create_app
@@ -120,7 +128,9 @@ def run_server(
         err=True,
     )
     sys.stdout.flush()
-    app = create_app(connectors, token=token)
+    app: Any = create_app(connectors, token=token)
+    if wrap is not None:
+        app = wrap(app)
     config = uvicorn.Config(app, log_level=log_level, access_log=log_level in ("info", "debug"))
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
@@ -160,8 +170,79 @@ def serve(
     run_server(connectors, host, port, secret, log_level)
 
 
+def _fault_wrapper(
+    latency: float, error_rate: float, fail_kinds: tuple[str, ...], seed: int
+) -> Callable[[Any], Any] | None:
+    """The fault-injecting ASGI wrapper, or None when no fault option is given."""
+    if not (latency or error_rate or fail_kinds):
+        return None
+    from erpsync_mock_erp.faults import FaultInjector
+
+    def wrap(app: Any) -> Any:
+        injector = FaultInjector(
+            app, latency=latency, error_rate=error_rate, fail=fail_kinds, seed=seed
+        )
+        click.echo(injector.describe(), err=True)
+        return injector
+
+    return wrap
+
+
+MOCK_FAIL_KINDS = (
+    "http500",
+    "malformed-json",
+    "slow-body",
+    "drop",
+    "wrong-version",
+    "reject-token",
+)
+"""Mirrors erpsync_mock_erp.faults.FAIL_KINDS, so `--help` imports no plugin."""
+
+
 @click.command(name="mock-server")
 @serve_options
+@click.option(
+    "--customers",
+    type=click.IntRange(0, 1_000_000),
+    help="Customers per company (default $ERPSYNC_MOCK_CUSTOMERS or 200).",
+)
+@click.option(
+    "--seed", type=int, help="Seed of the generated data (default $ERPSYNC_MOCK_SEED or 42)."
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="Persist the data to this SQLite file (default $ERPSYNC_MOCK_DB, else memory only).",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(0, 600),
+    default=0.0,
+    show_default=True,
+    help="Seconds added to every request.",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Fraction of requests answered HTTP 500 with an HTML body.",
+)
+@click.option(
+    "--fail",
+    "fail_kinds",
+    multiple=True,
+    type=click.Choice(MOCK_FAIL_KINDS),
+    help="Misbehave on every request this way (repeatable).",
+)
+@click.option(
+    "--fault-seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Seed of the RNG that picks which requests --error-rate fails.",
+)
 def mock_server(
     host: str,
     port: int,
@@ -169,19 +250,35 @@ def mock_server(
     token_file: str | None,
     no_auth: bool,
     log_level: str,
+    customers: int | None,
+    seed: int | None,
+    db_path: str | None,
+    latency: float,
+    error_rate: float,
+    fail_kinds: tuple[str, ...],
+    fault_seed: int,
 ) -> None:
     """Serve the bundled mock ERP connector alone, at http://HOST:PORT/connectors/mock.
 
-    Demo login: username demo, password mock-erp-secret, company 1-3.
+    Demo login: username demo, password mock-erp-secret, company 1-3. The data is generated
+    per company on first use, deterministic for a seed. Fault options make the server slow or
+    broken on purpose, to test clients: http500, malformed-json, slow-body, drop,
+    wrong-version, reject-token.
 
     \b
-    Example:
+    Examples:
         erpsync mock-server --port 0 --no-auth
+        erpsync mock-server --no-auth --customers 100000 --db mock.sqlite
+        erpsync mock-server --no-auth --latency 0.5 --error-rate 0.1 --fail slow-body
     """
     from erpsync_mock_erp import MockErpConnector
 
     secret = resolve_token(token, token_file, no_auth, host)
     if secret is None and not no_auth:
         raise CliError("give --token, --token-file or (on loopback) --no-auth")
-    connector = MockErpConnector()
-    run_server({connector.id: connector}, host, port, secret, log_level)
+    try:
+        connector = MockErpConnector(customers=customers, seed=seed, db_path=db_path)
+    except ValueError as exc:
+        raise CliError(f"mock ERP settings: {exc}") from exc
+    wrap = _fault_wrapper(latency, error_rate, fail_kinds, fault_seed)
+    run_server({connector.id: connector}, host, port, secret, log_level, wrap=wrap)

@@ -2,6 +2,11 @@
 
 It is registered through the same `erpsync.apps` entry point as any third-party app.
 Demo credentials: username ``demo``, password ``mock-erp-secret``, companies 1 to 3.
+
+Modules: `connector` (the operations, and the ERPSYNC_MOCK_* environment variables that size,
+seed and persist the data), `schema` (actor types, fields, lists), `dataset` (the seeded data),
+`store` (in-memory tables and the optional SQLite file), `faults` (fault injection for
+`erpsync mock-server`).
 """
 
 from __future__ import annotations

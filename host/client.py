@@ -43,6 +43,12 @@ class ProtocolError(ConnectorClientError):
     kind = SYSTEM
 
 
+class CertificateError(ConnectorClientError):
+    """The connector's TLS certificate does not verify: the admin must fix trust, not retry."""
+
+    kind = CONFIG_ERROR
+
+
 class ConnectorBusy(ConnectorClientError):
     """HTTP 502/503/504: a proxy or the connector is temporarily unable to answer."""
 
@@ -175,6 +181,11 @@ class ConnectorClient:
                 "is running and not overloaded"
             ) from exc
         except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise CertificateError(
+                    f"{self.label}: its TLS certificate does not verify ({_reason(exc)}); "
+                    "trust its private CA with --ca-bundle"
+                ) from exc
             raise ConnectorUnreachable(
                 f"{self.label}: cannot connect ({_reason(exc)}); check the URL and that the "
                 "connector is running"
@@ -305,6 +316,11 @@ class ConnectorClient:
     async def test_connection(self, guid: str) -> Response:
         response, _ = await self._request("POST", f"/connections/{guid}/test", guid=guid)
         return response
+
+    async def held_connections(self) -> list[str]:
+        """GUIDs the connector holds config for (ours; a connector may answer not_supported)."""
+        data = await self._data("GET", "/connections", "held connections")
+        return self._strings(data, "held connections")
 
     async def delete_connection(self, guid: str) -> Response:
         response, _ = await self._request("DELETE", f"/connections/{guid}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -73,12 +72,16 @@ def _cell(value: Any) -> str:
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # not at the top: asyncio (and ssl) cost `erpsync apps list` ~40 ms
+
     return asyncio.run(coro)
 
 
 def async_command(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
+        import asyncio
+
         return asyncio.run(func(*args, **kwargs))  # type: ignore[arg-type]
 
     return wrapper
@@ -108,6 +111,7 @@ def make_client(
     registry: Registry | None = None,
     label: str | None = None,
     timeout: float = 15.0,
+    ca_bundle: str | None = None,
 ) -> ConnectorClient:
     """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI."""
     import httpx
@@ -142,7 +146,12 @@ def make_client(
             timeout=timeout,
         )
     return ConnectorClient(
-        url, token=token, config_lookup=lookup, label=label or url, timeout=timeout
+        url,
+        token=token,
+        config_lookup=lookup,
+        label=label or url,
+        timeout=timeout,
+        ca_bundle=ca_bundle,
     )
 
 
@@ -152,4 +161,22 @@ def client_for_connector(registry: Registry, record: ConnectorRecord) -> Connect
         token=registry.connector_token(record.name),
         registry=registry,
         label=f"connector {record.name!r} ({record.url})",
+        ca_bundle=record.ca_bundle,
     )
+
+
+def check_ca_bundle(path: str) -> str:
+    """A readable PEM file of CA certificates, as an absolute path; else one clear line."""
+    import ssl
+    from pathlib import Path
+
+    resolved = Path(path).expanduser().resolve()
+    try:
+        ssl.create_default_context(cafile=str(resolved))
+    except FileNotFoundError:
+        raise CliError(f"--ca-bundle {path!r}: no such file") from None
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise CliError(
+            f"--ca-bundle {path!r} is not a PEM file of CA certificates ({exc})"
+        ) from None
+    return str(resolved)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from host.cli.common import (
+    check_ca_bundle,
     check_connector_url,
     db_option,
     emit_json,
@@ -50,6 +51,11 @@ def read_token(token: str | None, token_file: str | None) -> str | None:
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of the connector.")
 @click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False),
+    help="PEM file of a private CA to trust for https (verification is always on).",
+)
 @json_option
 @db_option
 def add_connector(
@@ -58,6 +64,7 @@ def add_connector(
     token: str | None,
     token_file: str | None,
     no_check: bool,
+    ca_bundle: str | None,
     as_json: bool,
     db_path: str | None,
 ) -> None:
@@ -69,15 +76,17 @@ def add_connector(
     Examples:
         erpsync connectors add mock-erp http://127.0.0.1:8765/connectors/mock --token-file tok
         erpsync connectors add csv app:example-csv
+        erpsync connectors add acme https://erp.example.com/c/acme --ca-bundle corp-ca.pem
     """
     name = name.strip()
     if not name:
         raise CliError("connector NAME must not be empty")
     url = check_connector_url(url)
     secret = read_token(token, token_file)
+    bundle = check_ca_bundle(ca_bundle) if ca_bundle else None
     registry = open_registry(db_path)
-    info = None if no_check else _fetch_info(url, secret, name)
-    record = registry.add_connector(name, url, secret)
+    info = None if no_check else _fetch_info(url, secret, name, bundle)
+    record = registry.add_connector(name, url, secret, bundle)
     data = {**record.to_dict(), "info": info}
     if as_json:
         emit_json(data)
@@ -130,7 +139,9 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
         "connections": registry.connection_names_using(name),
     }
     if check:
-        data["info"] = _fetch_info(record.url, registry.connector_token(name), name)
+        data["info"] = _fetch_info(
+            record.url, registry.connector_token(name), name, record.ca_bundle
+        )
     if as_json:
         emit_json(data)
         return
@@ -145,8 +156,10 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
         )
 
 
-def _fetch_info(url: str, token: str | None, name: str) -> dict[str, Any]:
-    client = make_client(url, token=token, label=f"connector {name!r} ({url})")
+def _fetch_info(
+    url: str, token: str | None, name: str, ca_bundle: str | None = None
+) -> dict[str, Any]:
+    client = make_client(url, token=token, label=f"connector {name!r} ({url})", ca_bundle=ca_bundle)
 
     async def fetch() -> dict[str, Any]:
         async with client:
@@ -165,6 +178,11 @@ def _fetch_info(url: str, token: str | None, name: str) -> dict[str, Any]:
 )
 @click.option("--clear-token", is_flag=True, help="Send no token from now on.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False),
+    help="PEM file of a private CA to trust for https (verification is always on).",
+)
 @json_option
 @db_option
 def edit_connector(
@@ -175,6 +193,7 @@ def edit_connector(
     token_file: str | None,
     clear_token: bool,
     no_check: bool,
+    ca_bundle: str | None,
     as_json: bool,
     db_path: str | None,
 ) -> None:
@@ -194,19 +213,24 @@ def edit_connector(
     new_token: Any = None if clear_token else read_token(token, token_file) or UNCHANGED
     if new_name is not None and not new_name.strip():
         raise CliError("--rename must not be empty")
-    if new_name is None and new_url is UNCHANGED and new_token is UNCHANGED:
+    new_bundle: Any = check_ca_bundle(ca_bundle) if ca_bundle else UNCHANGED
+    reachable_changes = (new_url, new_token, new_bundle)
+    if new_name is None and all(v is UNCHANGED for v in reachable_changes):
         raise CliError(
-            "nothing to change: give --rename, --url, --token, --token-file or --clear-token"
+            "nothing to change: give --rename, --url, --token, --token-file, --clear-token "
+            "or --ca-bundle"
         )
-    if not no_check and (new_url is not UNCHANGED or new_token is not UNCHANGED):
+    if not no_check and any(v is not UNCHANGED for v in reachable_changes):
         effective_url = record.url if new_url is UNCHANGED else new_url
         effective_token = registry.connector_token(name) if new_token is UNCHANGED else new_token
-        _fetch_info(effective_url, effective_token, new_name or name)
+        effective_bundle = record.ca_bundle if new_bundle is UNCHANGED else new_bundle
+        _fetch_info(effective_url, effective_token, new_name or name, effective_bundle)
     updated = registry.update_connector(
         name,
         new_name=new_name.strip() if new_name else UNCHANGED,
         url=new_url,
         token=new_token,
+        ca_bundle=new_bundle,
     )
     if as_json:
         emit_json(updated.to_dict())

@@ -21,7 +21,8 @@ EXIT_CODES = {
     EXIT_CONNECTOR_REFUSED: "the connector answered with a failure (e.g. a config test failed)",
     EXIT_UNREACHABLE: "the connector could not be reached (refused, timed out, DNS) or stayed "
     "busy (HTTP 502-504)",
-    EXIT_PROTOCOL: "the connector answered but not in protocol v1 (or refused the token)",
+    EXIT_PROTOCOL: "the connector answered but not in protocol v1, refused the token, or its "
+    "TLS certificate does not verify",
 }
 
 

@@ -62,12 +62,14 @@ class ConnectorRecord:
     has_token: bool
     created_at: str
     updated_at: str = ""
+    ca_bundle: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "url": self.url,
             "token": MASK if self.has_token else None,
+            "ca_bundle": self.ca_bundle,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -198,10 +200,17 @@ class Registry:
     @staticmethod
     def _connector_record(row: Mapping[str, Any]) -> ConnectorRecord:
         return ConnectorRecord(
-            row["name"], row["url"], bool(row["token"]), row["created_at"], row["updated_at"]
+            row["name"],
+            row["url"],
+            bool(row["token"]),
+            row["created_at"],
+            row["updated_at"],
+            row.get("ca_bundle"),
         )
 
-    def add_connector(self, name: str, url: str, token: str | None = None) -> ConnectorRecord:
+    def add_connector(
+        self, name: str, url: str, token: str | None = None, ca_bundle: str | None = None
+    ) -> ConnectorRecord:
         stamp = now()
         sealed = self.secrets.encrypt(token) if token else None
         with self.transaction("connector.add", name):
@@ -212,6 +221,7 @@ class Registry:
                     "name": name,
                     "url": url,
                     "token": sealed,
+                    "ca_bundle": ca_bundle,
                     "created_at": stamp,
                     "updated_at": stamp,
                 }
@@ -250,6 +260,7 @@ class Registry:
         new_name: str = UNCHANGED,
         url: str = UNCHANGED,
         token: str | None = UNCHANGED,
+        ca_bundle: str | None = UNCHANGED,
     ) -> ConnectorRecord:
         """Rename, move or re-token a connector; its connections follow a rename."""
         with self.transaction("connector.edit", name):
@@ -261,6 +272,8 @@ class Registry:
                 changes["url"] = url
             if token is not UNCHANGED:
                 changes["token"] = self.secrets.encrypt(token) if token else None
+            if ca_bundle is not UNCHANGED:
+                changes["ca_bundle"] = ca_bundle
             target = name
             if new_name is not UNCHANGED and new_name != name:
                 if self._connector_row(new_name) is not None:
@@ -609,6 +622,22 @@ class Registry:
         }
 
     # --- secrets -----------------------------------------------------------------------
+
+    def undecryptable_secrets(self) -> list[str]:
+        """Names of records whose secret the current key cannot decrypt (for `doctor`)."""
+        from host.registry.secrets import SecretKeyError
+
+        found = []
+        for table, key, column in (
+            ("connectors", "name", "token"),
+            ("connections", "name", "secrets"),
+        ):
+            for row in self.db.table(table).rows_where(f"{column} is not null"):
+                try:
+                    self.secrets.decrypt(row[column])
+                except SecretKeyError:
+                    found.append(f"{table[:-1]} {row[key]}")
+        return found
 
     def rotate_secrets(self, new_box: SecretBox) -> int:
         """Re-encrypt every secret with `new_box`'s key in one transaction; returns the count."""

@@ -78,3 +78,9 @@ def m002_users_groups_cache_audit(db: Database) -> None:
         pk="id",
         not_null={"at", "who", "action", "target"},
     )
+
+
+@migrations()
+def m003_connector_ca_bundle(db: Database) -> None:
+    # A private CA to trust for this connector's TLS certificate (verification stays on).
+    db.table("connectors").add_column("ca_bundle", str)

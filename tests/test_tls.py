@@ -1,0 +1,140 @@
+"""HTTPS connectors: verification is always on; a private CA is trusted with --ca-bundle."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+INFO = {
+    "ok": True,
+    "state": "ok",
+    "user_explanation": "",
+    "tech_explanation": "",
+    "error_code": "",
+    "data": {
+        "id": "tls",
+        "name": "TLS ERP",
+        "vendor": "tests",
+        "version": "1.0",
+        "protocol_version": "1.0",
+    },
+}
+
+
+def make_ca_and_cert(directory: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a certificate it signed for 127.0.0.1."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "erpsync test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_path, cert_path, key_path = (
+        directory / "ca.pem",
+        directory / "cert.pem",
+        directory / "key.pem",
+    )
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return ca_path, cert_path, key_path
+
+
+class InfoHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = json.dumps(INFO).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def https_connector(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    ca_path, cert_path, key_path = make_ca_and_cert(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), InfoHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/c/tls", ca_path
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_unverifiable_certificate_is_refused_and_a_private_ca_is_trusted(
+    invoke: Callable[..., Result], erpsync_home: Path, https_connector: tuple[str, Path]
+) -> None:
+    url, ca_path = https_connector
+    refused = invoke("connectors", "add", "tls", url)
+    assert refused.exit_code == 5
+    assert "certificate does not verify" in refused.stderr and "--ca-bundle" in refused.stderr
+    assert json.loads(invoke("connectors", "list", "--json").stdout) == []
+
+    added = invoke("connectors", "add", "tls", url, "--ca-bundle", str(ca_path))
+    assert added.exit_code == 0, added.stderr
+    assert "TLS ERP 1.0" in added.stdout
+    shown = json.loads(invoke("connectors", "show", "tls", "--check", "--json").stdout)
+    assert shown["ca_bundle"] == str(ca_path.resolve())
+    assert shown["info"]["id"] == "tls"
+
+
+def test_a_ca_bundle_that_is_not_pem_is_one_clear_line(
+    invoke: Callable[..., Result], erpsync_home: Path, tmp_path: Path
+) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    result = invoke("connectors", "add", "x", "https://127.0.0.1:1/c", "--ca-bundle", str(junk))
+    assert result.exit_code == 1
+    assert "is not a PEM file of CA certificates" in result.stderr
+    missing = invoke("connectors", "add", "x", "https://127.0.0.1:1/c", "--ca-bundle", "nope.pem")
+    assert missing.exit_code == 1 and "no such file" in missing.stderr

@@ -72,8 +72,9 @@ def demo(keep: bool) -> None:
     """Run the whole flow against the bundled mock ERP in a throw-away home.
 
     Lists the apps, starts the mock connector server on a free loopback port, registers it,
-    shows a connection with a wrong password being refused and nothing saved, adds and tests
-    the right one, lists everything, and stops the server.
+    shows a connection with a wrong password being refused and nothing saved, adds, tests and
+    activates the right one, shows it with the actor types it cached, lists everything, and
+    stops the server.
 
     \b
     Example:
@@ -119,6 +120,8 @@ def demo(keep: bool) -> None:
             env,
         )
         _run(["connections", "test", "acme"], env)
+        _run(["connections", "activate", "acme"], env)
+        _run(["connections", "show", "acme"], env)
         _run(["connectors", "list"], env)
         _run(["connections", "list"], env)
     finally:

@@ -1,12 +1,10 @@
 """`erpsync apps`: the installed sync apps, loaded or broken, with versions; install,
-uninstall, disable and enable them."""
+uninstall, disable and enable them; and for partners, `apps check` (the conformance suite
+against an installed app or any connector URL) and `apps new` (scaffold a new app)."""
 
 from __future__ import annotations
 
 import os
-import re
-import shlex
-import subprocess
 import sys
 from typing import Any
 
@@ -20,15 +18,17 @@ HOST_DISTRIBUTION = "erpsync-host"
 
 @click.group()
 def apps() -> None:
-    """List, inspect, install, uninstall, disable and enable sync apps.
+    """List, inspect, install, uninstall, disable and enable sync apps; check and create them.
 
     Sync apps are pip packages registering connectors in the entry-point group erpsync.apps.
+    Partners: `apps new` scaffolds one, `apps check` runs the conformance suite against it.
 
     \b
     Example:
         erpsync apps install acme-erpsync
         erpsync apps list
         erpsync apps disable acme
+        erpsync apps check mock
     """
 
 
@@ -194,6 +194,8 @@ def uninstall_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json
     Example:
         erpsync apps uninstall acme-erpsync
     """
+    import re
+
     for package in packages:
         if re.sub(r"[-_.]+", "-", package).lower() == HOST_DISTRIBUTION:
             raise CliError(f"refusing to uninstall {package!r}: it is the host, not an app")
@@ -253,6 +255,9 @@ def _status(app: dict[str, Any]) -> str:
 
 def _run_pip(verb: str, args: list[str]) -> None:
     """pip in the host's own interpreter, its output streamed line by line to stderr."""
+    import shlex
+    import subprocess
+
     command = [sys.executable, "-m", "pip", verb, "--disable-pip-version-check", *args]
     click.echo(f"$ {shlex.join(command)}", err=True)
     try:
@@ -272,3 +277,242 @@ def _run_pip(verb: str, args: list[str]) -> None:
             click.echo(line, err=True, nl=False)
     if process.returncode:
         raise CliError(f"pip {verb} failed (exit {process.returncode})")
+
+
+# --- partner tools: the conformance suite and the app scaffold -----------------------------
+
+
+def _resolve_target(target: str, token: str | None) -> str:
+    """An http(s) URL stays a URL; `app:<id>` and a bare id run the installed app in-process."""
+    from host.cli.common import check_connector_url
+
+    if target.startswith(("http://", "https://")) or "://" in target:
+        return check_connector_url(target)
+    url = target if target.startswith("app:") else f"app:{target}"
+    if token:
+        raise CliError("--token and --token-file apply to connector URLs, not installed apps")
+    return check_connector_url(url)
+
+
+def _read_config(pairs: tuple[str, ...], config_file: str | None) -> dict[str, Any] | None:
+    """--config-file (a JSON object) overlaid with --config KEY=VALUE; None when neither."""
+    import json
+    from pathlib import Path
+
+    from host.cli.connections import parse_config_options
+
+    if not pairs and not config_file:
+        return None
+    values: dict[str, Any] = {}
+    if config_file:
+        try:
+            data = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CliError(
+                f"--config-file {config_file!r}: cannot read it ({exc.strerror})"
+            ) from exc
+        except ValueError as exc:
+            raise CliError(f"--config-file {config_file!r} is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise CliError(f"--config-file {config_file!r} must hold a JSON object of values")
+        values.update(data)
+    values.update(parse_config_options(pairs))
+    return values
+
+
+def _print_report(report: Any, note: str) -> None:
+    """One line per check; a failure adds what was expected and what came back."""
+    info = report.connector
+    if info.get("id"):
+        click.echo(
+            f"Conformance of {info['id']} ({info.get('name')} {info.get('version')} by "
+            f"{info.get('vendor')}, protocol {info.get('protocol_version')}) at {report.target}"
+        )
+    else:
+        click.echo(f"Conformance of {report.target}")
+    if note:
+        click.echo(note)
+    click.echo("")
+    width = max((len(r.id) for r in report.results), default=0)
+    for result in report.results:
+        click.echo(
+            f"{result.status.value.upper():5} {result.id:{width}}  {result.message}".rstrip()
+        )
+        if result.failed:
+            click.echo(f"{'':6}{'':{width}}  expected: {result.expected}")
+            click.echo(f"{'':6}{'':{width}}  got:      {result.got}")
+    counts = report.counts()
+    click.echo(
+        f"\n{len(report.results)} checks: {counts['pass']} passed, {counts['fail']} failed, "
+        f"{counts['skip']} skipped"
+    )
+
+
+@apps.command(name="check")
+@click.argument("target")
+@click.option(
+    "--config",
+    "config_pairs",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="A connection value (repeatable); parsed per field type.",
+)
+@click.option(
+    "--config-file",
+    type=click.Path(dir_okay=False),
+    help="A JSON object of connection values; --config values win over it.",
+)
+@click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of a connector URL.")
+@click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
+@click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")
+@click.option(
+    "--only",
+    "only",
+    metavar="CHECK",
+    multiple=True,
+    help="Run only this check, or a group such as changed_since (repeatable).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=15.0,
+    show_default=True,
+    help="Seconds per call.",
+)
+@json_option
+def check_app(
+    target: str,
+    config_pairs: tuple[str, ...],
+    config_file: str | None,
+    token: str | None,
+    token_file: str | None,
+    write: bool,
+    only: tuple[str, ...],
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Run the conformance suite against a connector and report every check.
+
+    TARGET is the id of an installed connector (run in-process over the same protocol, like
+    app:<id>) or a connector URL, http(s)://HOST/PATH, in any language. Each check passes,
+    fails (with what was expected and what came back) or is skipped (with why); one failing
+    check never stops the others. Read-only unless --write, which creates and saves one actor:
+    point it at a test company. With no --config for the bundled mock ERP, its documented demo
+    login is used; for other connectors the first check names the values that are missing.
+
+    \b
+    Exit codes:
+        0  every check passed or was skipped
+        3  at least one check failed
+        1  bad options, or no installed connector with that id
+        4  the connector could not be reached
+        5  the connector does not speak protocol v1, or refused the token
+
+    \b
+    Examples:
+        erpsync apps check mock
+        erpsync apps check example-csv --config directory=/srv/export
+        erpsync apps check http://127.0.0.1:8765/connectors/acme --token-file tok --json
+        erpsync apps check acme --config-file acme.json --write --only changed_since
+    """
+    from host.cli.common import make_client, run_async
+    from host.cli.connectors import read_token
+    from host.cli.errors import EXIT_CONNECTOR_REFUSED
+    from host.conformance import select_checks
+
+    try:
+        select_checks(only)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    secret = read_token(token, token_file)
+    url = _resolve_target(target, secret)
+    config = _read_config(config_pairs, config_file)
+    client = make_client(url, token=secret, label=url, timeout=timeout)
+
+    async def run() -> tuple[Any, str]:
+        from host.conformance import run_suite
+        from host.conformance.demo import demo_config
+
+        note, values = "", config
+        async with client:
+            if values is None:
+                from host.client import CallFailed, ProtocolError
+
+                try:
+                    values = demo_config(await client.info())
+                except (CallFailed, ProtocolError):
+                    values = None  # the info check reports it
+                if values is not None:
+                    note = "config: the mock ERP's demo login (no --config given)"
+            report = await run_suite(client, config=values, write=write, only=only, target=url)
+        report.config_source = "demo" if note else "given" if config is not None else "none"
+        return report, note
+
+    report, note = run_async(run())
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print_report(report, note)
+    if not report.ok:
+        failed = [r.id for r in report.failed()]
+        raise CliError(
+            f"{len(failed)} of {len(report.results)} checks failed: {', '.join(failed)}",
+            EXIT_CONNECTOR_REFUSED,
+        )
+
+
+@apps.command(name="new")
+@click.argument("name")
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False),
+    help="Where to create the project (default: ./erpsync-NAME); must be empty or missing.",
+)
+@click.option("--vendor", default="Your company", show_default=True, help="Vendor shown to admins.")
+@click.option("--title", help="Display name of the connector (default: NAME in title case + ERP).")
+@json_option
+def new_app(
+    name: str, directory: str | None, vendor: str, title: str | None, as_json: bool
+) -> None:
+    """Create a new sync app project for connector id NAME, ready to test and publish.
+
+    The project holds a pyproject.toml with the erpsync.apps entry point, a connector with
+    config fields and every operation (backed by an in-memory stand-in for your ERP), tests
+    that use the erpsync pytest plugin and run the conformance suite, a README and a GitHub
+    Actions workflow. docs/partner-guide.md walks on from there.
+
+    \b
+    Example:
+        erpsync apps new acme --vendor "Acme AS"
+        cd erpsync-acme && pip install -e ".[test]" && pytest
+    """
+    from pathlib import Path
+
+    from host.scaffold import ScaffoldError, project_names, render_project
+
+    try:
+        names = project_names(name, vendor=vendor, title=title)
+        target = Path(directory) if directory else Path.cwd() / names["distribution"]
+        written = render_project(target, names)
+    except ScaffoldError as exc:
+        raise CliError(str(exc)) from exc
+    if as_json:
+        emit_json(
+            {
+                "directory": str(target),
+                "files": [str(p.relative_to(target)) for p in written],
+                **names,
+            }
+        )
+        return
+    click.echo(
+        f"Created sync app {names['distribution']} (connector {names['connector_id']}, "
+        f"package {names['package']}) in {target}"
+    )
+    for path in written:
+        click.echo(f"  {path.relative_to(target)}")
+    click.echo(
+        f"\nNext:\n  cd {target}\n  pip install -e '.[test]'\n  pytest\n"
+        f"  erpsync apps check {names['connector_id']} --config username=demo "
+        "--config password=demo-password"
+    )

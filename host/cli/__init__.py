@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 SHORT_HELP = {
-    "apps": "List, install, uninstall, disable and enable sync apps.",
+    "apps": "List, install, check and scaffold sync apps; disable and enable them.",
     "connectors": "Register sync connectors (name + URL).",
     "connections": "Add, list and test ERP connections.",
     "users": "Add, list and remove users.",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -75,16 +74,6 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio  # not at the top: asyncio (and ssl) cost `erpsync apps list` ~40 ms
 
     return asyncio.run(coro)
-
-
-def async_command(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        import asyncio
-
-        return asyncio.run(func(*args, **kwargs))  # type: ignore[arg-type]
-
-    return wrapper
 
 
 def check_connector_url(url: str) -> str:

@@ -21,14 +21,17 @@ demo: $(STAMP)  ## the whole admin flow against the bundled mock connector
 test: $(STAMP)  ## the host's tests and the example app's tests
 	$(PY) -m pytest tests example_connector_app/tests
 
+bench: $(STAMP)  ## the benchmark suite: one JSON document of figures (docs/performance.md)
+	@$(PY) bench/run.py $(BENCH_ARGS)
+
 lint: $(STAMP)  ## ruff format + ruff check + mypy on host/
-	$(VENV)/bin/ruff format --check host plugins example_connector_app tests
-	$(VENV)/bin/ruff check host plugins example_connector_app tests
+	$(VENV)/bin/ruff format --check host plugins example_connector_app tests bench
+	$(VENV)/bin/ruff check host plugins example_connector_app tests bench
 	$(VENV)/bin/mypy host
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format host plugins example_connector_app tests
-	$(VENV)/bin/ruff check --fix host plugins example_connector_app tests
+	$(VENV)/bin/ruff format host plugins example_connector_app tests bench
+	$(VENV)/bin/ruff check --fix host plugins example_connector_app tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -18,7 +18,7 @@ from typing import Any
 import pluggy
 
 from host import hookspecs
-from host.connector import Connector, validate_declaration
+from host.connector import Connector, Field, validate_declaration
 
 ENTRY_POINT_GROUP = "erpsync.apps"
 LOAD_APPS_ENV = "ERPSYNC_LOAD_APPS"
@@ -92,6 +92,32 @@ def _entry_points() -> list[Any]:
     return sorted(found, key=lambda ep: ep.name)
 
 
+def _name_and_version(dist: Any) -> tuple[str, str]:
+    """A distribution's Name and Version, read from the head of its metadata file.
+
+    `dist.name` / `dist.version` parse the whole file with the email package, whose import
+    and parse cost `erpsync apps list` about 20 ms; Name and Version are plain one-line
+    headers (core metadata spec), found before the first blank line. Anything unexpected
+    falls back to the full parse.
+    """
+    if dist is None:
+        return "", ""
+    try:
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    except (OSError, ValueError):
+        text = ""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the headers end here; the description follows
+        key, sep, value = line.partition(":")
+        if sep and key in ("Name", "Version") and key not in found:
+            found[key] = value.strip()
+            if len(found) == 2:
+                return found["Name"], found["Version"]
+    return str(dist.name or ""), str(dist.version or "")
+
+
 def load_apps(
     disabled: Iterable[str] | None = None,
     allowed: set[str] | None = None,
@@ -116,12 +142,9 @@ def load_apps(
     for ep in _entry_points():
         if only is not None and ep.name != only:
             continue
-        dist = getattr(ep, "dist", None)
+        distribution, version = _name_and_version(getattr(ep, "dist", None))
         record = AppRecord(
-            name=ep.name,
-            distribution=dist.name if dist else "",
-            version=dist.version if dist else "",
-            target=ep.value,
+            name=ep.name, distribution=distribution, version=version, target=ep.value
         )
         result.apps.append(record)
         if result.app(ep.name) is not record:
@@ -176,7 +199,17 @@ def _load_one(
         try:
             for impl in manager.hook.register_connectors.get_hookimpls():
                 if impl.plugin_name == ep.name:
-                    impl.function(register=registered.append)
+                    returned = impl.function(register=registered.append)
+                    if returned is not None:
+                        # Register-callback style: returning connectors would drop them
+                        # silently, so a hook that returns anything is a mistake to report.
+                        _forget(manager, ep.name)
+                        raise AppLoadError(
+                            f"register_connectors returned {_short_repr(returned)}; it must "
+                            "call register(connector) for each connector and return nothing"
+                        )
+        except AppLoadError:
+            raise
         except (Exception, SystemExit) as exc:
             _forget(manager, ep.name)
             raise AppLoadError(f"register_connectors raised {_one_line(exc)}") from exc
@@ -187,6 +220,7 @@ def _load_one(
         problems.extend(validate_declaration(connector))
         if not isinstance(connector, Connector):
             continue
+        problems.extend(_answers_problems(connector))
         if connector.id in loaded:
             problems.append(
                 f"connector id {connector.id!r} is already registered by app "
@@ -201,10 +235,44 @@ def _load_one(
     return [c for c in registered if isinstance(c, Connector)]
 
 
+def _answers_problems(connector: Connector) -> list[str]:
+    """info() and get_config_fields() are what every command shows of a connector: an
+    override answering garbage is caught here, once, not as a crash in `apps show`."""
+    cid = connector.id
+    problems = []
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            info = connector.info()
+            if not isinstance(info, dict):
+                problems.append(f"connector {cid!r}: info() returned {_short_repr(info)}")
+        except Exception as exc:
+            problems.append(f"connector {cid!r}: info() raised {_one_line(exc)}")
+        try:
+            fields = connector.get_config_fields()
+            if not isinstance(fields, list | tuple) or not all(
+                isinstance(f, Field) for f in fields
+            ):
+                problems.append(
+                    f"connector {cid!r}: get_config_fields() returned {_short_repr(fields)}, "
+                    "not a list of ConfigField"
+                )
+        except Exception as exc:
+            problems.append(f"connector {cid!r}: get_config_fields() raised {_one_line(exc)}")
+    return problems
+
+
 def _forget(manager: pluggy.PluginManager, name: str) -> None:
     plugin = manager.get_plugin(name)
     if plugin is not None:
         manager.unregister(plugin, name=name)
+
+
+def _short_repr(value: object) -> str:
+    try:
+        text = " ".join(repr(value).split())
+    except Exception:  # a broken __repr__ must not hide the real problem
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _one_line(exc: BaseException) -> str:

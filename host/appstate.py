@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from host.registry.home import home_dir
+from host.home import home_dir
 
 STATE_FILE_NAME = "apps.json"
 
@@ -82,6 +81,8 @@ def set_disabled(name: str, disabled: bool) -> bool:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    import tempfile  # only writers need it; `apps list` must start fast
+
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -243,6 +243,9 @@ class Connector:
     version: ClassVar[str] = "0.0.0"
     description: ClassVar[str] = ""
     config_fields: ClassVar[Sequence[Field]] = ()
+    requires_protocol: ClassVar[str] = "1.0"
+    """The protocol version this connector is written for ("MAJOR.MINOR"); a host that does
+    not speak that major version, or speaks an older minor, refuses to load it."""
 
     def info(self) -> dict[str, Any]:
         return {
@@ -351,6 +354,7 @@ def validate_declaration(connector: object) -> list[str]:
     for attr in ("name", "vendor", "version"):
         if not isinstance(getattr(connector, attr), str) or not getattr(connector, attr):
             problems.append(f"connector {cid!r}: {attr} must be a non-empty string")
+    problems.extend(_protocol_problems(cid, connector.requires_protocol))
     fields = connector.config_fields
     if not isinstance(fields, (list, tuple)):
         return [*problems, f"connector {cid!r}: config_fields must be a list of ConfigField"]
@@ -364,6 +368,27 @@ def validate_declaration(connector: object) -> list[str]:
             problems.append(f"connector {cid!r}: config field key {item.key!r} is declared twice")
         seen.add(item.key)
     return problems
+
+
+def _protocol_problems(cid: object, wanted: object) -> list[str]:
+    """A connector requiring a protocol this host does not speak cannot be loaded."""
+    from host.protocol import PROTOCOL_VERSION, is_supported_version
+
+    def parts(version: str) -> tuple[int, int]:
+        major, _, minor = version.partition(".")
+        return int(major), int(minor or 0)
+
+    if not (
+        isinstance(wanted, str)
+        and re.fullmatch(r"\d+(\.\d+)?", wanted)
+        and is_supported_version(wanted)
+        and parts(wanted) <= parts(PROTOCOL_VERSION)
+    ):
+        return [
+            f"connector {cid!r} requires protocol {wanted!r}; this host speaks "
+            f"{PROTOCOL_VERSION}: upgrade erpsync-host or install a matching version of the app"
+        ]
+    return []
 
 
 def validate_field(item: Field) -> list[str]:

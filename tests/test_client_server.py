@@ -429,3 +429,46 @@ def test_make_client_for_an_unknown_app_connector_names_the_installed_ones() -> 
     with pytest.raises(CliError, match="no installed app provides connector 'nope'") as caught:
         make_client("app:nope", token=None)
     assert "mock" in str(caught.value)
+
+
+def test_a_connector_that_repeats_the_password_never_leaks_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Explanations, tech explanations and log lines have the password values scrubbed."""
+    import logging
+
+    import httpx
+
+    from host import ConfigField, Connector, FieldType, Response
+    from host.server import create_app
+
+    class Leaky(Connector):
+        id = "leaky"
+        name = "Leaky"
+        vendor = "tests"
+        version = "1.0"
+        config_fields = (ConfigField("password", "Password", FieldType.PASSWORD),)
+
+        def test_config(self, config: Any) -> Response:
+            return Response.error(f"password {config['password']} is wrong", config["password"])
+
+        def test_connection(self, connection: Any) -> Response:
+            raise RuntimeError(f"cannot log in with {connection.config['password']}")
+
+    app = create_app({"leaky": Leaky()}, token=None)
+
+    async def go() -> tuple[Any, Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with ConnectorClient("http://app/connectors/leaky", transport=transport) as c:
+            first = await c.test_config({"password": "hunter2-secret"})
+            await c.save_connection(GUID, {"password": "hunter2-secret"})
+            second = await c.test_connection(GUID)
+            return first, second
+
+    GUID = "11111111-2222-3333-4444-555555555555"
+    with caplog.at_level(logging.DEBUG):
+        first, second = asyncio.run(go())
+    texts = [first.user_explanation, first.tech_explanation, second.tech_explanation, caplog.text]
+    assert "****" in first.user_explanation and "****" in second.tech_explanation
+    assert "cannot log in" in caplog.text
+    assert all("hunter2-secret" not in text for text in texts)

@@ -37,9 +37,24 @@ def db_option(func: F) -> F:
 
 
 def open_registry(db_path: str | None) -> Registry:
+    """The registry; a file that is not one (or cannot be opened) is one line, not a trace."""
+    import sqlite3
+
+    from host.home import default_db_path
     from host.registry import Registry
 
-    return Registry.open(db_path)
+    path = db_path or str(default_db_path())
+    try:
+        return Registry.open(db_path)
+    except sqlite3.OperationalError as exc:
+        raise CliError(f"registry {path}: cannot open it ({exc})") from exc
+    except sqlite3.DatabaseError as exc:
+        raise CliError(
+            f"registry {path}: {exc}; is it an erpsync registry? Restore it from a backup "
+            "or choose another file with --db"
+        ) from exc
+    except OSError as exc:
+        raise CliError(f"registry {path}: cannot open it ({exc.strerror or exc})") from exc
 
 
 def emit_json(data: Any) -> None:
@@ -84,11 +99,21 @@ def check_connector_url(url: str) -> str:
         if not url[4:]:
             raise CliError("URL 'app:' names no app connector; expected app:<connector id>")
         return url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise CliError(
             f"URL {url!r} is not a connector URL; expected http://host[:port]/path, "
             "https://... or app:<connector id>"
+        )
+    if parts.username is not None or parts.password is not None:
+        # Stored and listed in clear: a password there would leak. (Not echoed here either.)
+        raise CliError(
+            f"a connector URL must not hold a user name or password ({parts.scheme}://"
+            f"...@{parts.hostname}); give the connector's token with --token or --token-file"
         )
     return url.rstrip("/")
 

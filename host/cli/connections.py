@@ -28,9 +28,11 @@ from host.cli.common import (
 from host.cli.errors import (
     EXIT_CONNECTOR_REFUSED,
     EXIT_ERROR,
+    EXIT_PROTOCOL,
     EXIT_UNREACHABLE,
     CliError,
 )
+from host.cli.users import check_name
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -60,6 +62,8 @@ def parse_config_options(pairs: tuple[str, ...]) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             raise CliError(f"--config {pair!r} is not KEY=VALUE")
+        if not key.isprintable():
+            raise CliError(f"--config key {key!r} holds a control character; no field has it")
         if key in values:
             raise CliError(f"--config {key} is given twice")
         values[key] = value
@@ -215,6 +219,23 @@ async def test_and_save(
     return checked, cache, warning
 
 
+async def check_protocol(client: ConnectorClient) -> None:
+    """Ask the connector's info before sending it anything: a connector that moved to a
+    protocol version this host does not speak is refused in one line, before any config."""
+    await client.info()
+
+
+def client_error_exit(exc: Exception) -> int:
+    """The exit code of a ConnectorClientError: 4 transient, 3 refused, 5 anything else."""
+    from host.client import TRANSIENT_ERRORS, CallFailed
+
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return EXIT_UNREACHABLE
+    if isinstance(exc, CallFailed):
+        return EXIT_CONNECTOR_REFUSED
+    return EXIT_PROTOCOL
+
+
 async def prepare_config(
     client: ConnectorClient,
     values: dict[str, Any],
@@ -286,9 +307,7 @@ def add_connection(
         erpsync connections add acme --connector mock-erp --config server=erp.mock.local \\
             --config username=demo --config password=mock-erp-secret --no-input
     """
-    name = name.strip()
-    if not name:
-        raise CliError("connection NAME must not be empty")
+    name = check_name(name, "connection")
     check_scope(scope, users, groups)
     registry = open_registry(db_path)
     connector = registry.connector(connector_name)
@@ -300,6 +319,7 @@ def add_connection(
 
     async def run() -> tuple[ConnectionRecord, str | None]:
         async with client:
+            await check_protocol(client)
             fields, config = await prepare_config(client, values, no_input, as_json)
             guid = str(uuid.uuid4())
             try:
@@ -422,6 +442,9 @@ def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
         click.echo("actor types: (none cached)")
 
 
+PASSED = ("ok", "ok_with_info", "warning")
+
+
 @connections.command(name="test")
 @click.argument("name", required=False)
 @click.option("--all", "test_all", is_flag=True, help="Test every connection concurrently.")
@@ -457,7 +480,8 @@ def test_connection(
     with registry.transaction():
         for record, outcome in zip(records, results, strict=True):
             registry.record_test(record.guid, outcome["state"], outcome["message"])
-    failed = [r for r in results if r["state"] not in ("ok", "ok_with_info", "warning")]
+    exits = [r.pop("_exit", EXIT_CONNECTOR_REFUSED) for r in results]
+    failed = [r for r in results if r["state"] not in PASSED]
     if as_json:
         emit_json(results if test_all else results[0])
     elif test_all:
@@ -470,8 +494,14 @@ def test_connection(
             + (f": {outcome['message']}" if outcome["message"] else "")
         )
     if failed:
-        unreachable = any(r["state"] == "unreachable" for r in failed)
-        code = EXIT_UNREACHABLE if unreachable else EXIT_CONNECTOR_REFUSED
+        # Unreachable first (a retry may help), then protocol/token/TLS trouble, then refusals.
+        failed_exits = {
+            code for r, code in zip(results, exits, strict=True) if r["state"] not in PASSED
+        }
+        code = next(
+            (c for c in (EXIT_UNREACHABLE, EXIT_PROTOCOL) if c in failed_exits),
+            EXIT_CONNECTOR_REFUSED,
+        )
         if test_all:
             raise CliError(f"{len(failed)} of {len(results)} connection tests failed", code)
         raise CliError(
@@ -482,10 +512,12 @@ def test_connection(
 async def _test_many(
     registry: Registry, records: list[ConnectionRecord], concurrency: int, show_progress: bool
 ) -> list[dict[str, Any]]:
-    """Test connections concurrently, bounded; one HTTP client per connector."""
-    from host.client import ConnectorClientError, ConnectorUnreachable
+    """Test connections concurrently, bounded; one HTTP client (and one protocol check)
+    per connector."""
+    from host.client import TRANSIENT_ERRORS, ConnectorClientError
 
     clients: dict[str, ConnectorClient] = {}
+    checks: dict[str, asyncio.Future[None]] = {}
     gate = asyncio.Semaphore(concurrency)
 
     async def one(record: ConnectionRecord) -> dict[str, Any]:
@@ -496,11 +528,21 @@ async def _test_many(
                     clients[record.connector] = client_for_connector(
                         registry, registry.connector(record.connector)
                     )
+                    checks[record.connector] = asyncio.ensure_future(
+                        check_protocol(clients[record.connector])
+                    )
+                await asyncio.shield(checks[record.connector])
                 response = await clients[record.connector].test_connection(record.guid)
-            except ConnectorUnreachable as exc:
-                return {**base, "state": "unreachable", "message": str(exc)}
+            except TRANSIENT_ERRORS as exc:
+                return {
+                    **base,
+                    "state": "unreachable",
+                    "message": str(exc),
+                    "_exit": EXIT_UNREACHABLE,
+                }
             except ConnectorClientError as exc:
-                return {**base, "state": "error", "message": str(exc)}
+                code = client_error_exit(exc)
+                return {**base, "state": "error", "message": str(exc), "_exit": code}
         return {
             **base,
             "state": response.state.value,
@@ -569,6 +611,7 @@ def edit_connection(
     check_scope(scope, users, groups)
     registry = open_registry(db_path)
     record = registry.connection(name)
+    seen = _snapshot(registry, record)
     values: dict[str, Any] = parse_config_options(config_pairs)
     nothing_else = new_name is None and description is None and not (users or groups or scope)
     wants_config = bool(values) or (nothing_else and _interactive(no_input))
@@ -583,9 +626,7 @@ def edit_connection(
         )
     changes: dict[str, Any] = {}
     if new_name is not None:
-        if not new_name.strip():
-            raise CliError("--rename must not be empty")
-        changes["name"] = new_name.strip()
+        changes["name"] = check_name(new_name, "connection")
     if description is not None:
         changes["description"] = description
     if users or groups or scope:
@@ -598,6 +639,7 @@ def edit_connection(
 
         async def run() -> Any:
             async with client:
+                await check_protocol(client)
                 fields, config = await prepare_config(client, values, no_input, as_json, current)
                 checked, cache, warn = await test_and_save(client, record.guid, config)
                 return fields, config, checked, cache, warn
@@ -615,6 +657,13 @@ def edit_connection(
         )
     try:
         with registry.transaction():
+            if _snapshot(registry, record) != seen:
+                from host.registry import Conflict
+
+                raise Conflict(
+                    f"connection {record.name!r} was changed by someone else meanwhile; "
+                    "run the command again"
+                )
             updated = registry.update_connection(
                 record.guid, expected_updated_at=record.updated_at, **changes
             )
@@ -633,6 +682,19 @@ def edit_connection(
         f"Connection {updated.name!r} updated"
         + (f" and tested: {updated.last_test_message or 'ok'}" if wants_config else "")
     )
+
+
+def _snapshot(registry: Registry, record: ConnectionRecord) -> tuple[Any, ...]:
+    """What an edit is based on: compared again inside the write transaction, so a change
+    another admin committed meanwhile is refused, not overwritten. (`updated_at` alone is
+    not enough: it has whole seconds, and two edits often land in the same second.)"""
+    fresh = registry.connection_by_guid(record.guid)
+    if fresh is None:
+        return ()
+    data = fresh.to_dict()
+    data.pop("last_test")  # a test recorded meanwhile changes nothing an edit relies on
+    data.pop("updated_at")
+    return data, registry.connection_config(record.guid)
 
 
 def _restore_connector_copy(registry: Registry, record: ConnectionRecord) -> None:
@@ -667,18 +729,20 @@ def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     """
     registry = open_registry(db_path)
     record = registry.connection(name)
-    reasons = _activation_blockers(registry, record)
+    reasons, code = _activation_blockers(registry, record)
     if not reasons and not record.active:
         registry.set_active(record.guid, True)
     if as_json:
         emit_json({"name": name, "activated": not reasons, "reasons": reasons})
     if reasons:
-        raise CliError(f"cannot activate {name!r}: " + "; ".join(reasons), EXIT_ERROR)
+        raise CliError(f"cannot activate {name!r}: " + "; ".join(reasons), code)
     if not as_json:
         click.echo(f"Connection {name!r} is active")
 
 
-def _activation_blockers(registry: Registry, record: ConnectionRecord) -> list[str]:
+def _activation_blockers(registry: Registry, record: ConnectionRecord) -> tuple[list[str], int]:
+    """Every reason not to activate, and the exit code: that of the connector's failure when
+    it could not be asked (4 transient, 5 protocol/token/TLS), else 1."""
     from host.client import ConnectorClientError
     from host.protocol.validation import validate_config
 
@@ -693,13 +757,14 @@ def _activation_blockers(registry: Registry, record: ConnectionRecord) -> list[s
 
     async def fields() -> list[Field]:
         async with client:
+            await check_protocol(client)
             return await client.config_fields()
 
     try:
         declared = run_async(fields())
     except ConnectorClientError as exc:
         reasons.append(f"the connector cannot be asked for its fields: {exc}")
-        return reasons
+        return reasons, client_error_exit(exc)
     stored = registry.connection_config(record.guid) or {}
     report = validate_config(declared, stored)
     missing = [f.key for f in report.fields if "is mandatory" in f.errors]
@@ -707,7 +772,7 @@ def _activation_blockers(registry: Registry, record: ConnectionRecord) -> list[s
         reasons.append(
             f"mandatory field{'s' if len(missing) > 1 else ''} missing: " + ", ".join(missing)
         )
-    return reasons
+    return reasons, EXIT_ERROR
 
 
 @connections.command(name="deactivate")

@@ -19,6 +19,7 @@ from host.cli.common import (
     run_async,
 )
 from host.cli.errors import CliError
+from host.cli.users import check_name
 
 
 @click.group()
@@ -78,9 +79,7 @@ def add_connector(
         erpsync connectors add csv app:example-csv
         erpsync connectors add acme https://erp.example.com/c/acme --ca-bundle corp-ca.pem
     """
-    name = name.strip()
-    if not name:
-        raise CliError("connector NAME must not be empty")
+    name = check_name(name, "connector")
     url = check_connector_url(url)
     secret = read_token(token, token_file)
     bundle = check_ca_bundle(ca_bundle) if ca_bundle else None
@@ -211,8 +210,8 @@ def edit_connector(
     record = registry.connector(name)
     new_url = check_connector_url(url) if url else UNCHANGED
     new_token: Any = None if clear_token else read_token(token, token_file) or UNCHANGED
-    if new_name is not None and not new_name.strip():
-        raise CliError("--rename must not be empty")
+    if new_name is not None:
+        new_name = check_name(new_name, "connector")
     new_bundle: Any = check_ca_bundle(ca_bundle) if ca_bundle else UNCHANGED
     reachable_changes = (new_url, new_token, new_bundle)
     if new_name is None and all(v is UNCHANGED for v in reachable_changes):
@@ -227,7 +226,7 @@ def edit_connector(
         _fetch_info(effective_url, effective_token, new_name or name, effective_bundle)
     updated = registry.update_connector(
         name,
-        new_name=new_name.strip() if new_name else UNCHANGED,
+        new_name=new_name if new_name else UNCHANGED,
         url=new_url,
         token=new_token,
         ca_bundle=new_bundle,

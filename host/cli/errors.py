@@ -30,8 +30,17 @@ class CliError(click.ClickException):
     """A one-line error with a chosen exit code."""
 
     def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))
         self.exit_code = exit_code  # type: ignore[misc]
+
+
+def printable(text: str) -> str:
+    """One printable line: a newline, escape code or other control character that came with a
+    value (a name, a config key, a connector's explanation) is shown escaped, so an error can
+    neither span lines nor drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 @contextmanager
@@ -57,6 +66,13 @@ def translate_errors() -> Iterator[None]:
                 else EXIT_PROTOCOL
             )
             raise CliError(str(exc), code) from exc
+        if isinstance(exc, UnicodeError):
+            # Undecodable bytes in an argument (Python keeps them as lone surrogates) or in a
+            # file: the text itself is not repeated, it may be a password.
+            raise CliError(
+                f"a value given is not valid UTF-8 text ({getattr(exc, 'reason', exc)}); "
+                "check the encoding of the arguments and files given"
+            ) from exc
         raise
 
 

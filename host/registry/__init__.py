@@ -7,6 +7,7 @@ one, never half, and two admins at once never lose an update.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from host.registry.home import default_db_path
+from host.home import default_db_path
 from host.registry.secrets import SecretBox
 
 EVERYONE = "everyone"
@@ -129,6 +130,10 @@ class Registry:
 
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Owner-only from the start; SQLite gives the -wal and -shm files the same mode.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         conn = sqlite3.connect(str(path), timeout=30.0)
         self.db = Database(conn)
         self.db.execute("PRAGMA busy_timeout=30000")
@@ -448,10 +453,18 @@ class Registry:
         rows = list(self.db.table("connections").rows_where("name = ?", [name]))
         return rows[0] if rows else None
 
-    def _record(self, row: Mapping[str, Any]) -> ConnectionRecord:
-        access = list(
-            self.db.table("connection_access").rows_where("connection = ?", [row["guid"]])
-        )
+    def _record(
+        self, row: Mapping[str, Any], access: list[Mapping[str, Any]] | None = None
+    ) -> ConnectionRecord:
+        """A connection from its row; `access` is its access rows when already fetched."""
+        if access is None:
+            access = [
+                {"kind": kind, "principal": principal}
+                for kind, principal in self.db.execute(
+                    "select kind, principal from connection_access where connection = ?",
+                    [row["guid"]],
+                )
+            ]
         return ConnectionRecord(
             guid=row["guid"],
             name=row["name"],
@@ -482,8 +495,15 @@ class Registry:
 
     def connections(self, visible_to: str | None = None) -> list[ConnectionRecord]:
         """All connections, or those a user may use: everyone-scoped, named, or via a group."""
+        # Two queries in all, not one per connection: 10,000 connections list in one go.
+        access: dict[str, list[Mapping[str, Any]]] = {}
+        for guid, kind, principal in self.db.execute(
+            "select connection, kind, principal from connection_access"
+        ).fetchall():
+            access.setdefault(guid, []).append({"kind": kind, "principal": principal})
         records = [
-            self._record(r) for r in self.db.table("connections").rows_where(order_by="name")
+            self._record(r, access.get(r["guid"], []))
+            for r in self.db.table("connections").rows_where(order_by="name")
         ]
         if visible_to is None:
             return records

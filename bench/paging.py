@@ -1,0 +1,199 @@
+"""Paging every mock customer through ConnectorClient.changed_since, and the host's memory.
+
+`erpsync mock-server --customers 100000` (a token required) runs on loopback; this process
+pages all 100,000 customers of company 1 through `host.client.ConnectorClient.changed_since`
+(pages of 100, every field), and, in between, reads the same rows directly from the mock's
+own store in this same process: `MockErpConnector.changed_since`, page by page with the same
+cursor and page size, no HTTP. The target: the client at 30% or more of the direct read's
+actors per second. Also reported: the raw walk of the store's index (no Actor copies), and
+the client over the in-process ASGI transport (as an `app:mock` connector URL runs).
+
+Memory: before paging, 1,000 connections are saved (PUT) to the server, so it then holds
+1,000 connections and the company's ~119,000 actors (100,000 customers and their suppliers,
+persons, projects); its resident memory (VmRSS, and the peak VmHWM) must stay under 250 MiB.
+A tenth: 10,000 customers and 100 connections.
+
+    python bench/paging.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from common import MIB, emit, figure, log, stats
+from fixtures import DEMO_CONFIG, mock_server, save_connections
+
+FULL_CUSTOMERS = 100_000
+FULL_CONNECTIONS = 1_000
+PAGE = 100
+
+
+async def page_through_client(url: str, token: str | None, guid: str, **kwargs: Any) -> int:
+    from host.client import ConnectorClient
+
+    count = 0
+    async with ConnectorClient(url, token=token, timeout=120, **kwargs) as client:
+        async for _ in client.changed_since(guid, "customer", page_size=PAGE):
+            count += 1
+    return count
+
+
+def page_directly(connector: Any, guid: str) -> int:
+    from host.connector import Connection
+
+    connection = Connection(guid, dict(DEMO_CONFIG))
+    count, cursor = 0, ""
+    while True:
+        page = connector.changed_since(connection, "customer", "", [], cursor, PAGE)
+        count += len(page.actors)
+        if not page.cursor:
+            return count
+        cursor = page.cursor
+
+
+def walk_store(connector: Any) -> int:
+    table = connector.store.company(1).tables["customer"]
+    return sum(1 for _, key in table.order if table.actors[key] is not None)
+
+
+def timed(function: Any, *args: Any) -> tuple[float, int]:
+    start = time.perf_counter()
+    count = function(*args)
+    return time.perf_counter() - start, count
+
+
+def measure(directory: Path, customers: int, connections: int, runs: int) -> dict[str, Any]:
+    from erpsync_mock_erp import MockErpConnector
+    from host.server import create_app
+
+    guids = [str(uuid.UUID(int=i + 1)) for i in range(connections)]
+    local = MockErpConnector(customers=customers)
+    walk_store(local)  # generate the data before any timing
+    asgi_app = create_app({"mock": local}, token=None)
+    asyncio.run(_save_in_process(asgi_app, guids[0]))
+    samples: dict[str, list[float]] = {
+        "client_http": [],
+        "direct": [],
+        "store_walk": [],
+        "client_asgi": [],
+    }
+
+    def record(name: str, seconds: float, count: int) -> None:
+        if count != customers:
+            raise RuntimeError(f"{name} read {count} customers, expected {customers}")
+        samples[name].append(customers / seconds)
+
+    def local_round() -> None:
+        record("direct", *timed(page_directly, local, guids[0]))
+        record("store_walk", *timed(walk_store, local))
+        record(
+            "client_asgi",
+            *timed(
+                lambda: asyncio.run(
+                    page_through_client(
+                        "http://app/connectors/mock", None, guids[0], transport=_asgi(asgi_app)
+                    )
+                )
+            ),
+        )
+
+    local_round()  # warm-up, thrown away
+    for values in samples.values():
+        values.clear()
+    with mock_server(directory, customers) as (running, url, token):
+        save_connections(url, token, guids)
+        for _ in range(runs):
+            record(
+                "client_http",
+                *timed(lambda: asyncio.run(page_through_client(url, token, guids[0]))),
+            )
+            local_round()
+        memory = {
+            "server_rss_mib": round(running.rss_bytes() / MIB, 1),
+            "server_peak_rss_mib": round(running.peak_rss_bytes() / MIB, 1),
+        }
+
+    def ratio(name: str, base: str) -> dict[str, Any]:
+        return stats([c / d for c, d in zip(samples[name], samples[base], strict=False)], digits=4)
+
+    return {
+        "customers": customers,
+        "connections_saved": connections,
+        "page_size": PAGE,
+        "actors_per_second": {name: stats(v, digits=0) for name, v in samples.items()},
+        "ratio_to_direct": ratio("client_http", "direct"),
+        "ratio_to_direct_asgi": ratio("client_asgi", "direct"),
+        "ratio_to_store_walk": ratio("client_http", "store_walk"),
+        **memory,
+    }
+
+
+async def _save_in_process(app: Any, guid: str) -> None:
+    from host.client import ConnectorClient
+
+    async with ConnectorClient("http://app/connectors/mock", transport=_asgi(app)) as client:
+        await client.save_connection(guid, DEMO_CONFIG)
+
+
+def _asgi(app: Any) -> Any:
+    import httpx
+
+    return httpx.ASGITransport(app=app)
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    runs = 1 if quick else 3
+    with tempfile.TemporaryDirectory(prefix="erpsync-bench-paging-") as temp:
+        directory = Path(temp)
+        log(f"paging: {FULL_CUSTOMERS} customers, {FULL_CONNECTIONS} connections, {runs} runs")
+        full = measure(directory, FULL_CUSTOMERS, FULL_CONNECTIONS, runs)
+        log(f"paging: {FULL_CUSTOMERS // 10} customers, {FULL_CONNECTIONS // 10} connections")
+        tenth = measure(directory, FULL_CUSTOMERS // 10, FULL_CONNECTIONS // 10, runs)
+    figures = [
+        figure(
+            "paging.client_actors_per_second",
+            "ConnectorClient.changed_since over loopback HTTP, all customers, pages of 100",
+            "(reported)",
+            full["actors_per_second"]["client_http"],
+            tenth["actors_per_second"]["client_http"],
+            None,
+            unit="actors/s",
+        ),
+        figure(
+            "paging.ratio_to_direct",
+            "ConnectorClient paging / direct read of the same rows from the mock's store "
+            "(its changed_since, pages of 100, same process)",
+            ">= 0.30",
+            full["ratio_to_direct"],
+            tenth["ratio_to_direct"],
+            full["ratio_to_direct"]["median"] >= 0.3,
+            unit="x",
+        ),
+        figure(
+            "memory.connector_host",
+            f"`erpsync mock-server` resident memory with {FULL_CONNECTIONS} connections and "
+            "~119,000 actors after paging all customers (VmRSS / peak VmHWM)",
+            "< 250 MiB",
+            {"median": full["server_rss_mib"], "peak": full["server_peak_rss_mib"]},
+            {"median": tenth["server_rss_mib"], "peak": tenth["server_peak_rss_mib"]},
+            full["server_peak_rss_mib"] < 250,
+            unit="MiB",
+        ),
+    ]
+    return {"figures": figures, "details": {"full": full, "tenth": tenth}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
+    emit(run(parser.parse_args().quick))
+
+
+if __name__ == "__main__":
+    main()

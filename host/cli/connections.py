@@ -31,6 +31,7 @@ from host.cli.errors import (
     EXIT_PROTOCOL,
     EXIT_UNREACHABLE,
     CliError,
+    client_exit_code,
 )
 from host.cli.users import check_name
 
@@ -223,17 +224,6 @@ async def check_protocol(client: ConnectorClient) -> None:
     """Ask the connector's info before sending it anything: a connector that moved to a
     protocol version this host does not speak is refused in one line, before any config."""
     await client.info()
-
-
-def client_error_exit(exc: Exception) -> int:
-    """The exit code of a ConnectorClientError: 4 transient, 3 refused, 5 anything else."""
-    from host.client import TRANSIENT_ERRORS, CallFailed
-
-    if isinstance(exc, TRANSIENT_ERRORS):
-        return EXIT_UNREACHABLE
-    if isinstance(exc, CallFailed):
-        return EXIT_CONNECTOR_REFUSED
-    return EXIT_PROTOCOL
 
 
 async def prepare_config(
@@ -541,7 +531,7 @@ async def _test_many(
                     "_exit": EXIT_UNREACHABLE,
                 }
             except ConnectorClientError as exc:
-                code = client_error_exit(exc)
+                code = client_exit_code(exc)
                 return {**base, "state": "error", "message": str(exc), "_exit": code}
         return {
             **base,
@@ -764,7 +754,7 @@ def _activation_blockers(registry: Registry, record: ConnectionRecord) -> tuple[
         declared = run_async(fields())
     except ConnectorClientError as exc:
         reasons.append(f"the connector cannot be asked for its fields: {exc}")
-        return reasons, client_error_exit(exc)
+        return reasons, client_exit_code(exc)
     stored = registry.connection_config(record.guid) or {}
     report = validate_config(declared, stored)
     missing = [f.key for f in report.fields if "is mandatory" in f.errors]

@@ -58,14 +58,7 @@ def translate_errors() -> Iterator[None]:
             raise CliError(str(exc)) from exc
         client = _client_module()
         if client is not None and isinstance(exc, client.ConnectorClientError):
-            code = (
-                EXIT_UNREACHABLE
-                if isinstance(exc, client.TRANSIENT_ERRORS)
-                else EXIT_CONNECTOR_REFUSED
-                if isinstance(exc, client.CallFailed)
-                else EXIT_PROTOCOL
-            )
-            raise CliError(str(exc), code) from exc
+            raise CliError(str(exc), client_exit_code(exc)) from exc
         if isinstance(exc, UnicodeError):
             # Undecodable bytes in an argument (Python keeps them as lone surrogates) or in a
             # file: the text itself is not repeated, it may be a password.
@@ -74,6 +67,17 @@ def translate_errors() -> Iterator[None]:
                 "check the encoding of the arguments and files given"
             ) from exc
         raise
+
+
+def client_exit_code(exc: Exception) -> int:
+    """The exit code of a ConnectorClientError: 4 transient, 3 refused, 5 anything else."""
+    from host.client import TRANSIENT_ERRORS, CallFailed  # loaded already: exc is one of its
+
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return EXIT_UNREACHABLE
+    if isinstance(exc, CallFailed):
+        return EXIT_CONNECTOR_REFUSED
+    return EXIT_PROTOCOL
 
 
 def _client_module():  # type: ignore[no-untyped-def]

@@ -46,17 +46,20 @@ def read_token(token: str | None, token_file: str | None) -> str | None:
     return token or None
 
 
+ca_bundle_option = click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False),
+    help="PEM file of a private CA to trust for https (verification is always on).",
+)
+
+
 @connectors.command(name="add")
 @click.argument("name")
 @click.argument("url")
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of the connector.")
 @click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
-@click.option(
-    "--ca-bundle",
-    type=click.Path(dir_okay=False),
-    help="PEM file of a private CA to trust for https (verification is always on).",
-)
+@ca_bundle_option
 @json_option
 @db_option
 def add_connector(
@@ -177,11 +180,7 @@ def _fetch_info(
 )
 @click.option("--clear-token", is_flag=True, help="Send no token from now on.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
-@click.option(
-    "--ca-bundle",
-    type=click.Path(dir_okay=False),
-    help="PEM file of a private CA to trust for https (verification is always on).",
-)
+@ca_bundle_option
 @json_option
 @db_option
 def edit_connector(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import ssl
 import threading
@@ -13,10 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from helpers.faults import self_signed_cert
 
 INFO = {
     "ok": True,
@@ -34,54 +29,6 @@ INFO = {
 }
 
 
-def make_ca_and_cert(directory: Path) -> tuple[Path, Path, Path]:
-    """A private CA and a certificate it signed for 127.0.0.1."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "erpsync test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_path, cert_path, key_path = (
-        directory / "ca.pem",
-        directory / "cert.pem",
-        directory / "key.pem",
-    )
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return ca_path, cert_path, key_path
-
-
 class InfoHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         body = json.dumps(INFO).encode()
@@ -97,7 +44,7 @@ class InfoHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def https_connector(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    ca_path, cert_path, key_path = make_ca_and_cert(tmp_path)
+    cert_path, key_path = self_signed_cert(tmp_path)  # its own CA: trusted via --ca-bundle
     server = ThreadingHTTPServer(("127.0.0.1", 0), InfoHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
@@ -105,7 +52,7 @@ def https_connector(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"https://127.0.0.1:{server.server_address[1]}/c/tls", ca_path
+        yield f"https://127.0.0.1:{server.server_address[1]}/c/tls", cert_path
     finally:
         server.shutdown()
         server.server_close()

@@ -48,3 +48,16 @@ def test_documents_link_only_to_files_that_exist(path: str) -> None:
     text = (ROOT / path).read_text(encoding="utf-8")
     for target in re.findall(r"\]\(([^)#:]+)\)", text):
         assert (ROOT / path).parent.joinpath(target).exists(), f"{path} links to missing {target}"
+
+
+def test_tests_named_in_the_docs_exist() -> None:
+    """docs/reliability.md and friends cite tests by node id; a renamed test must not dangle."""
+    import re
+
+    cited = set()
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        cited |= set(re.findall(r"(tests/[\w/]+\.py)::(\w+)", doc.read_text(encoding="utf-8")))
+    assert cited, "no test is cited: the pattern no longer matches the docs"
+    for path, name in sorted(cited):
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"def {name}\b", source), f"{path}::{name} is cited but does not exist"

@@ -110,6 +110,15 @@ def emit(document: Any) -> None:
     print(json.dumps(document, indent=2))
 
 
+def suite_main(doc: str | None, run: Callable[[bool], Any]) -> None:
+    """The command line of one suite script: `--quick` for fewer runs, JSON on stdout."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
+    emit(run(parser.parse_args().quick))
+
+
 def log(message: str) -> None:
     """Progress on stderr, so stdout stays one JSON document."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

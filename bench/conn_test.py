@@ -17,13 +17,12 @@ A tenth: 100 connections.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import BENCH_DIR, PYTHON, emit, figure, interleaved, log, run_child, stats
+from common import BENCH_DIR, PYTHON, figure, interleaved, log, run_child, stats, suite_main
 from fixtures import make_registry, mock_server, registry_env, save_connections
 
 FULL = 1000
@@ -122,9 +121,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
-    emit(run(parser.parse_args().quick))
+    suite_main(__doc__, run)
 
 
 if __name__ == "__main__":

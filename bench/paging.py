@@ -18,7 +18,6 @@ A tenth: 10,000 customers and 100 connections.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
 import time
@@ -26,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from common import MIB, emit, figure, log, stats
+from common import MIB, figure, log, stats, suite_main
 from fixtures import DEMO_CONFIG, mock_server, save_connections
 
 FULL_CUSTOMERS = 100_000
@@ -190,9 +189,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
-    emit(run(parser.parse_args().quick))
+    suite_main(__doc__, run)
 
 
 if __name__ == "__main__":

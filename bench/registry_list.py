@@ -14,13 +14,22 @@ A tenth: 1,000 connections.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import BIN_DIR, PYTHON, emit, figure, interleaved, log, ratio_stats, run_child, stats
+from common import (
+    BIN_DIR,
+    PYTHON,
+    figure,
+    interleaved,
+    log,
+    ratio_stats,
+    run_child,
+    stats,
+    suite_main,
+)
 from fixtures import make_registry, registry_env
 
 FULL = 10_000
@@ -85,9 +94,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
-    emit(run(parser.parse_args().quick))
+    suite_main(__doc__, run)
 
 
 if __name__ == "__main__":

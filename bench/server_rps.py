@@ -13,7 +13,6 @@ A tenth: 10,000 customers.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import uuid
@@ -24,13 +23,13 @@ from common import (
     BENCH_DIR,
     PYTHON,
     base_env,
-    emit,
     figure,
     interleaved,
     log,
     run_child,
     server,
     stats,
+    suite_main,
 )
 from fixtures import save_connections
 
@@ -133,9 +132,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
-    emit(run(parser.parse_args().quick))
+    suite_main(__doc__, run)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ modules each command imports (`python -X importtime`): there must be none.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import sysconfig
@@ -26,13 +25,13 @@ from common import (
     BENCH_DIR,
     MIB,
     base_env,
-    emit,
     figure,
     interleaved,
     log,
     ratio_stats,
     run_child,
     stats,
+    suite_main,
 )
 
 HEAVY_MODULES = (
@@ -217,9 +216,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
-    emit(run(parser.parse_args().quick))
+    suite_main(__doc__, run)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import httpx
 
 from host.connector import Actor, Field, Page, Response, Restriction, State
 from host.protocol import PROTOCOL_VERSION, is_supported_version
+from host.protocol import operations as ops
+from host.protocol.operations import Operation
 
 CONFIG_ERROR = "config_error"
 TRANSIENT = "transient"
@@ -102,7 +104,7 @@ class ConnectorClient:
         headers["User-Agent"] = f"erpsync-host (protocol {PROTOCOL_VERSION})"
         # No redirects: a bearer token must never follow a redirect to another host.
         self._http = httpx.AsyncClient(
-            base_url=self.url + "/v1",
+            base_url=self.url + ops.BASE_PATH,
             headers=headers,
             timeout=timeout,
             transport=transport,
@@ -142,8 +144,9 @@ class ConnectorClient:
             # The connector forgot the GUID (restart, in-process host): re-send, retry once.
             config = await self._config_lookup(guid)
             if config is not None:
+                save = ops.SAVE_CONNECTION
                 saved, _ = await self._send(
-                    "PUT", f"/connections/{guid}", json={"config": dict(config)}, params=None
+                    save.method, save.url(guid=guid), json={"config": dict(config)}, params=None
                 )
                 if saved.ok:
                     response, data = await self._send(
@@ -260,8 +263,26 @@ class ConnectorClient:
             "ask for fewer actors per call"
         )
 
-    async def _data(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        response, data = await self._request(method, path, **kwargs)
+    async def _call(
+        self,
+        op: Operation,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        **path: str,
+    ) -> tuple[Response, Any]:
+        """One operation of the table: its method, its path filled in, its retry policy."""
+        return await self._request(
+            op.method,
+            op.url(**path),
+            json=json,
+            params=params,
+            guid=path["guid"] if op.resends_config else None,
+            idempotent=op.idempotent,
+        )
+
+    async def _data(self, op: Operation, what: str, **kwargs: Any) -> Any:
+        response, data = await self._call(op, **kwargs)
         if not response.ok:
             explanation = response.user_explanation or response.error_code
             raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
@@ -290,7 +311,7 @@ class ConnectorClient:
     # --- the contract ------------------------------------------------------------------
 
     async def info(self) -> dict[str, Any]:
-        data = await self._data("GET", "/info", "info")
+        data = await self._data(ops.INFO, "info")
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):
             raise self._shape_error("info", TypeError("expected an object with an id"))
         version = data.get("protocol_version")
@@ -302,58 +323,61 @@ class ConnectorClient:
         return data
 
     async def config_fields(self) -> list[Field]:
-        return self._fields(await self._data("GET", "/config-fields", "config fields"), "fields")
+        return self._fields(await self._data(ops.CONFIG_FIELDS, "config fields"), "fields")
 
     async def test_config(self, config: Mapping[str, Any]) -> Response:
-        response, _ = await self._request("POST", "/config/test", json={"config": dict(config)})
+        response, _ = await self._call(ops.TEST_CONFIG, json={"config": dict(config)})
         return response
 
     async def save_connection(self, guid: str, config: Mapping[str, Any]) -> Response:
-        response, _ = await self._request(
-            "PUT", f"/connections/{guid}", json={"config": dict(config)}
+        response, _ = await self._call(
+            ops.SAVE_CONNECTION, json={"config": dict(config)}, guid=guid
         )
         return response
 
     async def test_connection(self, guid: str) -> Response:
-        response, _ = await self._request("POST", f"/connections/{guid}/test", guid=guid)
+        response, _ = await self._call(ops.TEST_CONNECTION, guid=guid)
         return response
 
     async def held_connections(self) -> list[str]:
         """GUIDs the connector holds config for (ours; a connector may answer not_supported)."""
-        data = await self._data("GET", "/connections", "held connections")
+        data = await self._data(ops.HELD_CONNECTIONS, "held connections")
         return self._strings(data, "held connections")
 
     async def delete_connection(self, guid: str) -> Response:
-        response, _ = await self._request("DELETE", f"/connections/{guid}")
+        response, _ = await self._call(ops.DELETE_CONNECTION, guid=guid)
         return response
 
     async def actor_types(self, guid: str) -> list[str]:
-        data = await self._data("GET", f"/connections/{guid}/actor-types", "actor types", guid=guid)
+        data = await self._data(ops.ACTOR_TYPES, "actor types", guid=guid)
         return self._strings(data, "actor types")
 
     async def actor_fields(self, guid: str, actor_type: str) -> list[Field]:
-        path = f"/connections/{guid}/actor-types/{actor_type}/fields"
-        return self._fields(await self._data("GET", path, "actor fields", guid=guid), "fields")
+        data = await self._data(ops.ACTOR_FIELDS, "actor fields", guid=guid, actor_type=actor_type)
+        return self._fields(data, "fields")
 
     async def searchable_fields(self, guid: str, actor_type: str) -> list[str]:
-        path = f"/connections/{guid}/actor-types/{actor_type}/searchable-fields"
-        data = await self._data("GET", path, "searchable fields", guid=guid)
+        data = await self._data(
+            ops.SEARCHABLE_FIELDS, "searchable fields", guid=guid, actor_type=actor_type
+        )
         return self._strings(data, "searchable fields")
 
     async def get_actors(
         self, guid: str, actor_type: str, erp_keys: Sequence[str], field_keys: Sequence[str] = ()
     ) -> list[Actor]:
         body = {"erp_keys": list(erp_keys), "field_keys": list(field_keys)}
-        path = f"/connections/{guid}/actors/{actor_type}/get"
-        data = await self._data("POST", path, "get actors", json=body, guid=guid)
+        data = await self._data(
+            ops.GET_ACTORS, "get actors", json=body, guid=guid, actor_type=actor_type
+        )
         return self._actors(data, "get actors")
 
     async def search_actors(
         self, guid: str, actor_type: str, text: str = "", field_keys: Sequence[str] = ()
     ) -> list[Actor]:
         body = {"text": text, "field_keys": list(field_keys)}
-        path = f"/connections/{guid}/actors/{actor_type}/search"
-        data = await self._data("POST", path, "search", json=body, guid=guid)
+        data = await self._data(
+            ops.SEARCH_ACTORS, "search", json=body, guid=guid, actor_type=actor_type
+        )
         return self._actors(data, "search")
 
     async def search_by_parent(
@@ -371,8 +395,9 @@ class ConnectorClient:
             "parent_erp_key": parent_erp_key,
             "field_keys": list(field_keys),
         }
-        path = f"/connections/{guid}/actors/{actor_type}/search-by-parent"
-        data = await self._data("POST", path, "search by parent", json=body, guid=guid)
+        data = await self._data(
+            ops.SEARCH_BY_PARENT, "search by parent", json=body, guid=guid, actor_type=actor_type
+        )
         return self._actors(data, "search by parent")
 
     async def search_advanced(
@@ -389,35 +414,33 @@ class ConnectorClient:
             ],
             "field_keys": list(field_keys),
         }
-        path = f"/connections/{guid}/actors/{actor_type}/search-advanced"
-        data = await self._data("POST", path, "advanced search", json=body, guid=guid)
+        data = await self._data(
+            ops.SEARCH_ADVANCED, "advanced search", json=body, guid=guid, actor_type=actor_type
+        )
         return self._actors(data, "advanced search")
 
     async def create_actor(self, guid: str, actor: Actor) -> Actor:
-        path = f"/connections/{guid}/actors/{actor.actor_type}"
         data = await self._data(
-            "POST",
-            path,
+            ops.CREATE_ACTOR,
             "create actor",
             json={"actor": actor.to_dict()},
             guid=guid,
-            idempotent=False,  # a retry could create the actor twice
+            actor_type=actor.actor_type,
         )
         return self._actors([data], "create actor")[0]
 
     async def save_actors(self, guid: str, actors: Sequence[Actor]) -> list[Actor]:
         body = {"actors": [a.to_dict() for a in actors]}
-        data = await self._data(
-            "PUT", f"/connections/{guid}/actors", "save actors", json=body, guid=guid
-        )
+        data = await self._data(ops.SAVE_ACTORS, "save actors", json=body, guid=guid)
         return self._actors(data, "save actors")
 
     async def get_list(
         self, guid: str, list_name: str, keys: Sequence[str] | None = None
     ) -> dict[str, str]:
         params = {"keys": list(keys)} if keys is not None else None
-        path = f"/connections/{guid}/lists/{list_name}"
-        data = await self._data("GET", path, f"list {list_name}", params=params, guid=guid)
+        data = await self._data(
+            ops.GET_LIST, f"list {list_name}", params=params, guid=guid, list_name=list_name
+        )
         try:
             return {str(item["key"]): str(item["text"]) for item in data}
         except (TypeError, KeyError) as exc:
@@ -434,8 +457,9 @@ class ConnectorClient:
         field_keys: Sequence[str] = (),
     ) -> Page:
         params = {"since": since, "cursor": cursor, "limit": limit, "fields": list(field_keys)}
-        path = f"/connections/{guid}/actors/{actor_type}/changes"
-        data = await self._data("GET", path, "changed since", params=params, guid=guid)
+        data = await self._data(
+            ops.CHANGED_SINCE, "changed since", params=params, guid=guid, actor_type=actor_type
+        )
         if not isinstance(data, dict):
             raise self._shape_error("changed since", TypeError("expected an object"))
         actors = self._actors(data.get("actors"), "changed since")

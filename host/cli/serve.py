@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -100,9 +99,8 @@ def run_server(
 
     `wrap`, when given, wraps the ASGI app (mock-server's fault injection uses it).
     """
-    import uvicorn
-
     from host.server import create_app
+    from host.server.run import CannotListen, Server, run
 
     if not connectors:
         raise CliError("no connector to serve: no installed app loaded (see erpsync apps list)")
@@ -111,31 +109,30 @@ def run_server(
             "refusing to serve without a token on a non-loopback address; give --token or "
             "--token-file"
         )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Without it small answers wait on Nagle's algorithm: ~40 ms per request on loopback.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(2048)  # clients that connect before uvicorn starts wait instead of failing
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    for cid in sorted(connectors):
-        click.echo(f"serving connector {cid} at http://{shown_host}:{bound_port}/connectors/{cid}")
-    click.echo(
-        "auth: bearer token required" if token else "auth: none (--no-auth, loopback only)",
-        err=True,
-    )
-    sys.stdout.flush()
+
+    def announce(server: Server) -> None:
+        for cid in sorted(connectors):
+            click.echo(f"serving connector {cid} at {server.base}/connectors/{cid}")
+        click.echo(
+            "auth: bearer token required" if token else "auth: none (--no-auth, loopback only)",
+            err=True,
+        )
+        sys.stdout.flush()
+
     app: Any = create_app(connectors, token=token)
     if wrap is not None:
         app = wrap(app)
-    config = uvicorn.Config(app, log_level=log_level, access_log=log_level in ("info", "debug"))
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    try:
+        run(
+            app,
+            host,
+            port,
+            ready=announce,
+            log_level=log_level,
+            access_log=log_level in ("info", "debug"),
+        )
+    except CannotListen as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 @click.command()

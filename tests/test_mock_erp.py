@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import pytest
 from helpers import MOCK_CONFIG
@@ -685,9 +686,10 @@ def test_unknown_fault_kinds_are_refused() -> None:
 
 
 def test_mock_server_wraps_the_app_only_when_asked() -> None:
-    from host.cli.serve import MOCK_FAIL_KINDS, _fault_wrapper
+    from host.cli.serve import _fault_wrapper, mock_server
 
-    assert MOCK_FAIL_KINDS == FAIL_KINDS
+    fail = next(p for p in mock_server.params if p.name == "fail_kinds")
+    assert isinstance(fail.type, click.Choice) and tuple(fail.type.choices) == FAIL_KINDS
     assert _fault_wrapper(0.0, 0.0, (), 42) is None
     wrap = _fault_wrapper(0.0, 0.0, ("drop",), 42)
     assert wrap is not None and isinstance(wrap(_tiny_app), FaultInjector)

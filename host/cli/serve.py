@@ -187,15 +187,22 @@ def _fault_wrapper(
     return wrap
 
 
-MOCK_FAIL_KINDS = (
-    "http500",
-    "malformed-json",
-    "slow-body",
-    "drop",
-    "wrong-version",
-    "reject-token",
-)
-"""Mirrors erpsync_mock_erp.faults.FAIL_KINDS, so `--help` imports no plugin."""
+class MockFailKinds(click.Choice):
+    """The mock app's fault kinds (erpsync_mock_erp.faults.FAIL_KINDS), read when first
+    needed (help or parsing of mock-server), so `erpsync --help` imports no plugin."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from erpsync_mock_erp.faults import FAIL_KINDS
+
+        return FAIL_KINDS
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """Ignored: the kinds are the mock app's."""
 
 
 @click.command(name="mock-server")
@@ -232,7 +239,7 @@ MOCK_FAIL_KINDS = (
     "--fail",
     "fail_kinds",
     multiple=True,
-    type=click.Choice(MOCK_FAIL_KINDS),
+    type=MockFailKinds(),
     help="Misbehave on every request this way (repeatable).",
 )
 @click.option(

@@ -27,6 +27,7 @@ from erpsync_mock_erp import MockErpConnector
 from erpsync_mock_erp.connector import MAX_RESULTS
 from erpsync_mock_erp.faults import FAIL_KINDS, FaultInjector
 from erpsync_mock_erp.schema import LISTS, SCHEMAS
+from host.apps import validate_field
 from host.client import (
     CallFailed,
     ConnectorClient,
@@ -42,7 +43,6 @@ from host.connector import (
     ConnectorError,
     FieldType,
     Restriction,
-    validate_field,
 )
 from host.search import matches
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from csv_support import SAMPLE_DIR, WriteExport, connection
 from host import ALL_ZERO_GUID, Access, Connection, ConnectorError, FieldType, State
-from host.connector import validate_declaration
+from host.apps import validate_declaration
 
 from erpsync_example_csv import CsvErpConnector
 

@@ -145,42 +145,32 @@ SEARCHABLE_FIELDS = Operation(
     list[str],
     guid=Guid.KNOWN,
 )
-GET_ACTORS = Operation(
-    "get_actors",
-    "POST",
-    ACTORS + "/get",
-    "Get actors by ERP key",
-    list[m.ActorModel],
-    m.GetActorsBody,
-    guid=Guid.KNOWN,
+
+
+def _finding(name: str, suffix: str, summary: str, request: type[BaseModel]) -> Operation:
+    """The four ways to find actors of a type: POST a body, get a list of actors."""
+    return Operation(
+        name, "POST", ACTORS + suffix, summary, list[m.ActorModel], request, guid=Guid.KNOWN
+    )
+
+
+GET_ACTORS = _finding("get_actors", "/get", "Get actors by ERP key", m.GetActorsBody)
+SEARCH_ACTORS = _finding(
+    "search_actors", "/search", "Simple text search; blank text means all", m.SearchBody
 )
-SEARCH_ACTORS = Operation(
-    "search_actors",
-    "POST",
-    ACTORS + "/search",
-    "Simple text search; blank text means all",
-    list[m.ActorModel],
-    m.SearchBody,
-    guid=Guid.KNOWN,
-)
-SEARCH_BY_PARENT = Operation(
+SEARCH_BY_PARENT = _finding(
     "search_by_parent",
-    "POST",
-    ACTORS + "/search-by-parent",
+    "/search-by-parent",
     "Search the children of one parent actor",
-    list[m.ActorModel],
     m.SearchByParentBody,
-    guid=Guid.KNOWN,
 )
-SEARCH_ADVANCED = Operation(
+SEARCH_ADVANCED = _finding(
     "search_advanced",
-    "POST",
-    ACTORS + "/search-advanced",
+    "/search-advanced",
     "Criteria search; restrictions are ANDed",
-    list[m.ActorModel],
     m.SearchAdvancedBody,
-    guid=Guid.KNOWN,
 )
+
 CREATE_ACTOR = Operation(
     "create_actor",
     "POST",

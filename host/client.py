@@ -264,25 +264,16 @@ class ConnectorClient:
         )
 
     async def _call(
-        self,
-        op: Operation,
-        *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        **path: str,
+        self, op: Operation, *path: str, json: Any = None, params: Any = None
     ) -> tuple[Response, Any]:
         """One operation of the table: its method, its path filled in, its retry policy."""
+        guid = path[0] if op.resends_config else None
         return await self._request(
-            op.method,
-            op.url(**path),
-            json=json,
-            params=params,
-            guid=path["guid"] if op.resends_config else None,
-            idempotent=op.idempotent,
+            op.method, op.url(*path), json=json, params=params, guid=guid, idempotent=op.idempotent
         )
 
-    async def _data(self, op: Operation, what: str, **kwargs: Any) -> Any:
-        response, data = await self._call(op, **kwargs)
+    async def _data(self, op: Operation, what: str, *path: str, **kwargs: Any) -> Any:
+        response, data = await self._call(op, *path, **kwargs)
         if not response.ok:
             explanation = response.user_explanation or response.error_code
             raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
@@ -330,13 +321,11 @@ class ConnectorClient:
         return response
 
     async def save_connection(self, guid: str, config: Mapping[str, Any]) -> Response:
-        response, _ = await self._call(
-            ops.SAVE_CONNECTION, json={"config": dict(config)}, guid=guid
-        )
+        response, _ = await self._call(ops.SAVE_CONNECTION, guid, json={"config": dict(config)})
         return response
 
     async def test_connection(self, guid: str) -> Response:
-        response, _ = await self._call(ops.TEST_CONNECTION, guid=guid)
+        response, _ = await self._call(ops.TEST_CONNECTION, guid)
         return response
 
     async def held_connections(self) -> list[str]:
@@ -345,39 +334,33 @@ class ConnectorClient:
         return self._strings(data, "held connections")
 
     async def delete_connection(self, guid: str) -> Response:
-        response, _ = await self._call(ops.DELETE_CONNECTION, guid=guid)
+        response, _ = await self._call(ops.DELETE_CONNECTION, guid)
         return response
 
     async def actor_types(self, guid: str) -> list[str]:
-        data = await self._data(ops.ACTOR_TYPES, "actor types", guid=guid)
+        data = await self._data(ops.ACTOR_TYPES, "actor types", guid)
         return self._strings(data, "actor types")
 
     async def actor_fields(self, guid: str, actor_type: str) -> list[Field]:
-        data = await self._data(ops.ACTOR_FIELDS, "actor fields", guid=guid, actor_type=actor_type)
+        data = await self._data(ops.ACTOR_FIELDS, "actor fields", guid, actor_type)
         return self._fields(data, "fields")
 
     async def searchable_fields(self, guid: str, actor_type: str) -> list[str]:
-        data = await self._data(
-            ops.SEARCHABLE_FIELDS, "searchable fields", guid=guid, actor_type=actor_type
-        )
+        data = await self._data(ops.SEARCHABLE_FIELDS, "searchable fields", guid, actor_type)
         return self._strings(data, "searchable fields")
 
     async def get_actors(
         self, guid: str, actor_type: str, erp_keys: Sequence[str], field_keys: Sequence[str] = ()
     ) -> list[Actor]:
         body = {"erp_keys": list(erp_keys), "field_keys": list(field_keys)}
-        data = await self._data(
-            ops.GET_ACTORS, "get actors", json=body, guid=guid, actor_type=actor_type
-        )
+        data = await self._data(ops.GET_ACTORS, "get actors", guid, actor_type, json=body)
         return self._actors(data, "get actors")
 
     async def search_actors(
         self, guid: str, actor_type: str, text: str = "", field_keys: Sequence[str] = ()
     ) -> list[Actor]:
         body = {"text": text, "field_keys": list(field_keys)}
-        data = await self._data(
-            ops.SEARCH_ACTORS, "search", json=body, guid=guid, actor_type=actor_type
-        )
+        data = await self._data(ops.SEARCH_ACTORS, "search", guid, actor_type, json=body)
         return self._actors(data, "search")
 
     async def search_by_parent(
@@ -396,7 +379,7 @@ class ConnectorClient:
             "field_keys": list(field_keys),
         }
         data = await self._data(
-            ops.SEARCH_BY_PARENT, "search by parent", json=body, guid=guid, actor_type=actor_type
+            ops.SEARCH_BY_PARENT, "search by parent", guid, actor_type, json=body
         )
         return self._actors(data, "search by parent")
 
@@ -414,33 +397,29 @@ class ConnectorClient:
             ],
             "field_keys": list(field_keys),
         }
-        data = await self._data(
-            ops.SEARCH_ADVANCED, "advanced search", json=body, guid=guid, actor_type=actor_type
-        )
+        data = await self._data(ops.SEARCH_ADVANCED, "advanced search", guid, actor_type, json=body)
         return self._actors(data, "advanced search")
 
     async def create_actor(self, guid: str, actor: Actor) -> Actor:
         data = await self._data(
             ops.CREATE_ACTOR,
             "create actor",
+            guid,
+            actor.actor_type,
             json={"actor": actor.to_dict()},
-            guid=guid,
-            actor_type=actor.actor_type,
         )
         return self._actors([data], "create actor")[0]
 
     async def save_actors(self, guid: str, actors: Sequence[Actor]) -> list[Actor]:
         body = {"actors": [a.to_dict() for a in actors]}
-        data = await self._data(ops.SAVE_ACTORS, "save actors", json=body, guid=guid)
+        data = await self._data(ops.SAVE_ACTORS, "save actors", guid, json=body)
         return self._actors(data, "save actors")
 
     async def get_list(
         self, guid: str, list_name: str, keys: Sequence[str] | None = None
     ) -> dict[str, str]:
         params = {"keys": list(keys)} if keys is not None else None
-        data = await self._data(
-            ops.GET_LIST, f"list {list_name}", params=params, guid=guid, list_name=list_name
-        )
+        data = await self._data(ops.GET_LIST, f"list {list_name}", guid, list_name, params=params)
         try:
             return {str(item["key"]): str(item["text"]) for item in data}
         except (TypeError, KeyError) as exc:
@@ -457,9 +436,7 @@ class ConnectorClient:
         field_keys: Sequence[str] = (),
     ) -> Page:
         params = {"since": since, "cursor": cursor, "limit": limit, "fields": list(field_keys)}
-        data = await self._data(
-            ops.CHANGED_SINCE, "changed since", params=params, guid=guid, actor_type=actor_type
-        )
+        data = await self._data(ops.CHANGED_SINCE, "changed since", guid, actor_type, params=params)
         if not isinstance(data, dict):
             raise self._shape_error("changed since", TypeError("expected an object"))
         actors = self._actors(data.get("actors"), "changed since")

@@ -34,6 +34,9 @@ def test_an_operation_fills_in_its_path() -> None:
     assert ops.CHANGED_SINCE.url(guid="g", actor_type="customer") == (
         "/connections/g/actors/customer/changes"
     )
+    assert ops.GET_LIST.url("g", "currencies") == "/connections/g/lists/currencies"
+    with pytest.raises(ValueError):
+        ops.GET_LIST.url("g")  # a placeholder left unfilled
     assert ops.GET_LIST.resends_config and not ops.DELETE_CONNECTION.resends_config
     assert not ops.INFO.takes_guid and ops.SAVE_CONNECTION.takes_guid
 

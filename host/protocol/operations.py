@@ -8,6 +8,7 @@ Paths are relative to a connector's base URL plus `BASE_PATH` (`<connector URL>/
 from __future__ import annotations
 
 import enum
+import functools
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -73,13 +74,16 @@ class Operation:
         """The client re-sends a forgotten connection's config, then asks once more."""
         return self.guid in (Guid.KNOWN, Guid.KNOWN_OR_ZERO)
 
-    @property
+    @functools.cached_property
     def path_params(self) -> tuple[str, ...]:
-        """The names of the path's `{placeholders}`, in order."""
+        """The names of the path's `{placeholders}`, in order (parsed once)."""
         return tuple(name for _, name, _, _ in string.Formatter().parse(self.path) if name)
 
-    def url(self, **params: str) -> str:
-        """The path with its placeholders filled in, relative to `<connector URL>/v1`."""
+    def url(self, *values: str, **params: str) -> str:
+        """The path with its placeholders filled in (in order, or by name), relative to
+        `<connector URL>/v1`; the GUID, when there is one, always comes first."""
+        if values:
+            params = {**dict(zip(self.path_params, values, strict=True)), **params}
         return self.path.format(**params)
 
 

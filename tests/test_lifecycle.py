@@ -65,7 +65,7 @@ def test_scripted_session_walks_the_whole_admin_flow(
         "mock-erp",
         *CONFIG,
         "--config",
-        "password=wrong",
+        "password=not-the-password",
         "--user",
         "alice",
         "--group",

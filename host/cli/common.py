@@ -132,12 +132,15 @@ def make_client(
 
     from host.client import ConnectorClient
 
-    lookup = None
+    lookup = secret_lookup = None
     if registry is not None:
         reg = registry
 
         async def lookup(guid: str) -> Mapping[str, Any] | None:
             return reg.connection_config(guid)
+
+        async def secret_lookup(guid: str) -> list[str]:
+            return reg.connection_secrets(guid)
 
     if url.startswith("app:"):
         from host.apps import load_apps
@@ -156,6 +159,7 @@ def make_client(
             f"http://app/connectors/{connector_id}",
             transport=httpx.ASGITransport(app=app),
             config_lookup=lookup,
+            secret_lookup=secret_lookup,
             label=label or url,
             timeout=timeout,
         )
@@ -163,6 +167,7 @@ def make_client(
         url,
         token=token,
         config_lookup=lookup,
+        secret_lookup=secret_lookup,
         label=label or url,
         timeout=timeout,
         ca_bundle=ca_bundle,

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from host.home import default_db_path
+from host.protocol.scrub import MASK
 from host.registry.secrets import SecretBox
 
 EVERYONE = "everyone"
 RESTRICTED = "restricted"
-MASK = "****"
 UNCHANGED: Any = object()
 """Marks an argument of an update that keeps the stored value."""
 
@@ -145,6 +145,7 @@ class Registry:
             with self._immediate():
                 migrations.apply(self.db)
         self.secrets = secret_box or SecretBox(path.parent)
+        self._tokens: dict[str, str] = {}  # sealed token -> token, for scrubbing messages
 
     @classmethod
     def open(cls, db_path: str | Path | None = None) -> Registry:
@@ -402,6 +403,9 @@ class Registry:
         stamp = now()
         with self.transaction("connection.add", name):
             self.connector(connector)
+            test_message = self._scrubbed_message(
+                test_message, connector, [str(config[k]) for k in kept]
+            )
             self.check_principals(user_names, group_names)
             if self._connection_row(name) is not None:
                 raise Conflict(f"a connection named {name!r} already exists")
@@ -525,6 +529,31 @@ class Registry:
             config.update(json.loads(self.secrets.decrypt(rows[0]["secrets"])))
         return dict(config)
 
+    def connection_secrets(self, guid: str) -> list[str]:
+        """The decrypted secret values of a connection: what its connector's answers about
+        it are scrubbed of. (The connection's `secrets` column holds exactly those.)"""
+        rows = list(self.db.table("connections").rows_where("guid = ?", [guid]))
+        if not rows or not rows[0]["secrets"]:
+            return []
+        hidden = json.loads(self.secrets.decrypt(rows[0]["secrets"]))
+        return [str(v) for v in hidden.values() if v not in (None, "")]
+
+    def _scrubbed_message(
+        self, message: str | None, connector: str, secrets: Iterable[str]
+    ) -> str | None:
+        """A last-test message as it may be stored: scrubbed of the connection's secrets and
+        its connector's token, whoever composed it (defence in depth behind the client)."""
+        if not message:
+            return message
+        from host.protocol.scrub import Scrubber
+
+        row = self._connector_row(connector)
+        sealed = row["token"] if row is not None else None
+        if sealed and sealed not in self._tokens:
+            self._tokens[sealed] = self.secrets.decrypt(sealed)
+        scrubber = Scrubber([*secrets, self._tokens.get(sealed or "")])
+        return scrubber.text(message, operation="the last test")
+
     def update_connection(
         self,
         guid: str,
@@ -564,9 +593,16 @@ class Registry:
                     secret_keys=json.dumps(kept),
                 )
             if test_state is not UNCHANGED:
+                secrets = (
+                    self.connection_secrets(guid)
+                    if config is UNCHANGED
+                    else [str(config[k]) for k in secret_keys if config.get(k) not in (None, "")]
+                )
                 changes.update(
                     last_test_state=test_state,
-                    last_test_message=test_message,
+                    last_test_message=self._scrubbed_message(
+                        test_message, current.connector, secrets
+                    ),
                     last_tested_at=now() if test_state else None,
                 )
             if users is not UNCHANGED or groups is not UNCHANGED:
@@ -601,6 +637,12 @@ class Registry:
 
     def record_test(self, guid: str, state: str, message: str) -> None:
         with self.transaction():
+            found = self.db.execute(
+                "select connector from connections where guid = ?", [guid]
+            ).fetchone()
+            if found is not None and message:
+                secrets = self.connection_secrets(guid)
+                message = self._scrubbed_message(message, found[0], secrets) or ""
             self.db.table("connections").update(
                 guid,
                 {"last_test_state": state, "last_test_message": message, "last_tested_at": now()},

@@ -18,7 +18,7 @@ from host.cli.common import (
     print_table,
     run_async,
 )
-from host.cli.errors import CliError
+from host.cli.errors import CliError, safe
 from host.cli.users import check_name
 
 
@@ -93,12 +93,17 @@ def add_connector(
     if as_json:
         emit_json(data)
     elif info:
-        click.echo(
-            f"Added connector {name!r}: {info['name']} {info['version']} by {info['vendor']} "
-            f"(protocol {info['protocol_version']}) at {url}"
-        )
+        click.echo(f"Added connector {name!r}: {describe_info(info)} at {safe(url)}")
     else:
-        click.echo(f"Added connector {name!r} at {url} (not checked)")
+        click.echo(f"Added connector {name!r} at {safe(url)} (not checked)")
+
+
+def describe_info(info: dict[str, Any]) -> str:
+    """ "Name version by vendor (protocol x)": connector texts, escaped and cut for a terminal."""
+    return (
+        f"{safe(info.get('name'))} {safe(info.get('version'))} by {safe(info.get('vendor'))} "
+        f"(protocol {safe(info.get('protocol_version'))})"
+    )
 
 
 @connectors.command(name="list")
@@ -148,14 +153,10 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
         emit_json(data)
         return
     for key in ("name", "url", "token", "created_at", "updated_at"):
-        click.echo(f"{key + ':':13}{data[key] if data[key] is not None else '-'}")
-    click.echo(f"{'connections:':13}{', '.join(data['connections']) or '-'}")
+        click.echo(f"{key + ':':13}{safe(data[key]) if data[key] is not None else '-'}")
+    click.echo(f"{'connections:':13}{safe(', '.join(data['connections'])) or '-'}")
     if check:
-        info = data["info"]
-        click.echo(
-            f"{'info:':13}{info['name']} {info['version']} by {info['vendor']} "
-            f"(protocol {info['protocol_version']})"
-        )
+        click.echo(f"{'info:':13}{describe_info(data['info'])}")
 
 
 def _fetch_info(
@@ -233,7 +234,7 @@ def edit_connector(
     if as_json:
         emit_json(updated.to_dict())
         return
-    click.echo(f"Connector {updated.name!r} updated ({updated.url})")
+    click.echo(f"Connector {updated.name!r} updated ({safe(updated.url)})")
 
 
 @connectors.command(name="remove")

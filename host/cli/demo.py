@@ -104,7 +104,9 @@ def demo(keep: bool) -> None:
         ]
         click.echo("# a wrong password: the connector's test fails and nothing is saved")
         _run(
-            ["connections", "add", "acme-wrong", *base, "--config", "password=wrong"], env, expect=3
+            ["connections", "add", "acme-wrong", *base, "--config", "password=not-the-password"],
+            env,
+            expect=3,
         )
         _run(
             [

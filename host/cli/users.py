@@ -33,11 +33,9 @@ def check_name(value: str, what: str) -> str:
         )
     bad = next((ch for ch in name if unicodedata.category(ch) in REFUSED_CATEGORIES), None)
     if bad is not None:
-        kind = "format" if unicodedata.category(bad) == "Cf" else "control"
-        raise CliError(
-            f"{what} name {shown} contains a {kind} character (U+{ord(bad):04X}); "
-            "expected letters, digits, spaces and punctuation"
-        )
+        if unicodedata.category(bad) == "Cf":  # invisible: name it by its code point
+            raise CliError(f"{what} name {shown} contains a format character (U+{ord(bad):04X})")
+        raise CliError(f"{what} name {shown} contains a control character")
     return name
 
 

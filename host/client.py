@@ -230,8 +230,10 @@ class ConnectorClient:
         )
 
     def _remember(self, guid: str, config: Mapping[str, Any]) -> None:
-        """The config just sent for `guid`: its secrets are scrubbed from later answers."""
-        self._guid_secrets[guid] = self.secrets_of(config)
+        """The config just sent for `guid`: its secrets, and those it had before, are
+        scrubbed from later answers about it."""
+        before = self._guid_secrets.get(guid, [])
+        self._guid_secrets[guid] = sorted({*before, *self.secrets_of(config)})
 
     async def _send(
         self,
@@ -414,15 +416,17 @@ class ConnectorClient:
         return response
 
     async def save_connection(self, guid: str, config: Mapping[str, Any]) -> Response:
-        self._remember(guid, config)
-        response, _, _ = await self._request(
-            "PUT",
-            f"/connections/{guid}",
-            json={"config": dict(config)},
-            what="save connection",
-            guid=guid,
-            config=config,
-        )
+        try:
+            response, _, _ = await self._request(
+                "PUT",
+                f"/connections/{guid}",
+                json={"config": dict(config)},
+                what="save connection",
+                guid=guid,
+                config=config,
+            )
+        finally:
+            self._remember(guid, config)
         return response
 
     async def test_connection(self, guid: str) -> Response:

@@ -195,10 +195,14 @@ def test_a_repeated_password_is_never_stored_as_the_last_test_message(
     refused = cli("connections", "activate", "acme", expect=1)
     assert "the last test failed: Login failed for bob" in refused.stderr
     cli("connections", "activate", "acme", "--json", expect=1)
+    evil.test_connection_mode = "ok"
+    edited = cli("connections", "edit", "acme", "--config", "password=New-Secret-77",
+                 "--no-input", secrets=(PASSWORD, TOKEN, "New-Secret-77"))  # fmt: skip
+    assert f"and tested: Connected as bob with password {MASK}" in edited.stdout
     audit = cli("audit", "--json")
     assert json.loads(audit.stdout)
     cli("audit")
-    assert_registry_clean(erpsync_home, (PASSWORD, TOKEN, "Other-Secret-42"))
+    assert_registry_clean(erpsync_home, (PASSWORD, TOKEN, "Other-Secret-42", "New-Secret-77"))
 
 
 def test_the_registry_scrubs_a_test_message_whoever_composed_it(erpsync_home: Path) -> None:

@@ -163,3 +163,17 @@ def test_the_first_secret_makes_the_key(invoke: Invoke, home: Path) -> None:
     ok(invoke("connectors", "add", "m", "app:mock", "--token", "first-token"))
     assert (home / "secret.key").exists()
     assert Registry.open(home / "registry.db").connector_token("m") == "first-token"
+
+
+def test_resetting_one_record_of_a_lost_key_still_makes_no_new_key(
+    invoke: Invoke, home: Path, mock_server: MockServer
+) -> None:
+    setup_secrets(invoke, mock_server)
+    (home / "secret.key").unlink()
+    partial = ok(invoke("secrets", "reset", "--connection", "acme", "--yes"))
+    assert "--all" in partial.stderr  # the token is still encrypted: say what is left
+    text = assert_one_line_error(
+        invoke("connectors", "edit", "m", "--token", "another-token", "--no-check"), 1
+    )
+    assert "secrets reset --all" in text
+    assert not (home / "secret.key").exists()

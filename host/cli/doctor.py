@@ -276,6 +276,9 @@ async def _orphan(
             label, SKIPPED, f"being saved by a running command (pid {entry['pid']}); left alone"
         )
     why = f"handed out here (journal: {entry['state']}), registered by no connection"
+    fresh = registry.connection_by_guid(guid)
+    if fresh is not None:  # a `connections add` committed since doctor started
+        return Finding(label, OK, f"registered meanwhile as connection {fresh.name}")
     if not repair:
         return Finding(label, PROBLEM, f"{why}; --repair deletes it on the connector")
     deleted = await client.delete_connection(guid)

@@ -178,6 +178,22 @@ def reset(
         "erpsync connectors edit NAME --token-file FILE / erpsync connections edit NAME "
         "--config KEY=VALUE (then test and activate the connection)."
     )
+    left = registry.undecryptable_secrets()
+    if left:
+        missing = (
+            not os.environ.get(SECRET_KEY_ENV)
+            and not (registry.secrets.key_dir / KEY_FILE_NAME).exists()
+        )
+        click.echo(
+            f"note: {len(left)} other record(s) still hold secrets the key cannot decrypt"
+            + (
+                "; while the key is missing, no new secret can be stored until they are "
+                "reset too (--all) or the key is restored"
+                if missing
+                else ""
+            ),
+            err=True,
+        )
 
 
 def rotate_key_file(registry: Registry) -> int:

@@ -29,7 +29,7 @@ SHORT_HELP = {
     "connections": "Add, list and test ERP connections.",
     "users": "Add, list and remove users.",
     "groups": "Add, list and remove groups and their members.",
-    "secrets": "Rotate the key that encrypts stored secrets.",
+    "secrets": "Rotate the key that encrypts stored secrets, or reset lost ones.",
     "audit": "Show who changed what in the registry.",
     "doctor": "Find and repair what a crash or an outage left behind.",
     "serve": "Serve every installed connector over HTTP.",

@@ -313,6 +313,7 @@ def add_connection(
             await check_protocol(client)
             fields, config = await prepare_config(client, values, no_input, as_json)
             guid = str(uuid.uuid4())
+            registry.journal_guid(guid, connector)  # committed first: doctor may clean it up
             try:
                 checked, cache, warning = await test_and_save(client, guid, config)
                 with registry.transaction():
@@ -630,7 +631,7 @@ def edit_connection(
     warning = None
     if wants_config:
         client = client_for_connector(registry, registry.connector(record.connector))
-        current = registry.connection_config(record.guid) or {}
+        current = registry.connection_config(record.guid, without_lost=True) or {}
 
         async def run() -> Any:
             async with client:
@@ -689,7 +690,7 @@ def _snapshot(registry: Registry, record: ConnectionRecord) -> tuple[Any, ...]:
     data = fresh.to_dict()
     data.pop("last_test")  # a test recorded meanwhile changes nothing an edit relies on
     data.pop("updated_at")
-    return data, registry.connection_config(record.guid)
+    return data, registry.connection_config(record.guid, without_lost=True)
 
 
 def _restore_connector_copy(registry: Registry, record: ConnectionRecord) -> None:

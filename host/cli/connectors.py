@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from host.cli.common import (
 )
 from host.cli.errors import CliError, safe
 from host.cli.users import check_name
+
+if TYPE_CHECKING:
+    from host.registry import Registry
 
 
 @click.group()
@@ -89,6 +92,7 @@ def add_connector(
     registry = open_registry(db_path)
     info = None if no_check else _fetch_info(url, secret, name, bundle)
     record = registry.add_connector(name, url, secret, bundle)
+    warn_same_url(registry, name, url)
     data = {**record.to_dict(), "info": info}
     if as_json:
         emit_json(data)
@@ -231,10 +235,25 @@ def edit_connector(
         token=new_token,
         ca_bundle=new_bundle,
     )
+    if new_url is not UNCHANGED:
+        warn_same_url(registry, updated.name, updated.url)
     if as_json:
         emit_json(updated.to_dict())
         return
     click.echo(f"Connector {updated.name!r} updated ({safe(updated.url)})")
+
+
+def warn_same_url(registry: Registry, name: str, url: str) -> None:
+    """Two records for one connector each see the other's connections there: say so."""
+    others = registry.connectors_at(url, excluding=name)
+    if others:
+        click.echo(
+            f"warning: connector {name!r} points at the same URL as "
+            + ", ".join(repr(o) for o in others)
+            + f" ({url}); both see each other's connections there. Keep one record per "
+            "connector (erpsync connectors remove NAME once its connections moved)",
+            err=True,
+        )
 
 
 @connectors.command(name="remove")

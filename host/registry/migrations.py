@@ -84,3 +84,30 @@ def m002_users_groups_cache_audit(db: Database) -> None:
 def m003_connector_ca_bundle(db: Database) -> None:
     # A private CA to trust for this connector's TLS certificate (verification stays on).
     db.table("connectors").add_column("ca_bundle", str)
+
+
+@migrations()
+def m004_guid_journal(db: Database) -> None:
+    # Every GUID this registry hands to a connector, written (and committed) before the
+    # connector's save: `doctor --repair` deletes on a connector only GUIDs listed here and
+    # not registered, never a GUID another registry (or another connector record) owns.
+    # state: handed (sent, not yet registered) | registered | removed | deleted
+    db.table("guid_journal").create(
+        {
+            "guid": str,
+            "connector": str,  # the connector record's name when handed (names are not FKs:
+            "url": str,  # the record may be renamed or removed later)
+            "state": str,
+            "pid": int,  # the process that handed it, to tell a running add from a crash
+            "host": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="guid",
+        not_null={"connector", "url", "state", "created_at", "updated_at"},
+    )
+    db.execute(
+        "insert into guid_journal (guid, connector, url, state, created_at, updated_at) "
+        "select c.guid, c.connector, k.url, 'registered', c.created_at, c.created_at "
+        "from connections c join connectors k on k.name = c.connector"
+    )

@@ -562,10 +562,17 @@ class Registry:
     def connection_secrets(self, guid: str) -> list[str]:
         """The decrypted secret values of a connection: what its connector's answers about
         it are scrubbed of. (The connection's `secrets` column holds exactly those.)"""
+        from host.registry.secrets import MissingKeyError, SecretKeyError
+
         rows = list(self.db.table("connections").rows_where("guid = ?", [guid]))
         if not rows or not rows[0]["secrets"]:
             return []
-        hidden = json.loads(self.secrets.decrypt(rows[0]["secrets"]))
+        try:
+            hidden = json.loads(self.secrets.decrypt(rows[0]["secrets"]))
+        except SecretKeyError as exc:
+            if isinstance(exc, MissingKeyError):
+                raise
+            return []  # written with another key: unknown here, so nothing of it can be shown
         return [str(v) for v in hidden.values() if v not in (None, "")]
 
     def _scrubbed_message(

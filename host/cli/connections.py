@@ -726,6 +726,9 @@ def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     registry = open_registry(db_path)
     record = registry.connection(name)
     reasons, code = _activation_blockers(registry, record)
+    from host.sync.settings import activation_reasons  # sync settings must be configured
+
+    reasons += activation_reasons(registry, record.guid)
     if not reasons and not record.active:
         registry.set_active(record.guid, True)
     if as_json:

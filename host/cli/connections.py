@@ -32,6 +32,7 @@ from host.cli.errors import (
     EXIT_UNREACHABLE,
     CliError,
     client_exit_code,
+    safe,
 )
 from host.cli.users import check_name
 
@@ -93,10 +94,10 @@ def prompt_missing(
         if not item.settable or item.key in values:
             continue
         if item.description:
-            click.echo(f"{item.display_name}: {item.description}", err=True)
+            click.echo(f"{safe(item.display_name)}: {safe(item.description, 500)}", err=True)
         stored = (current or {}).get(item.key)
         default = stored if stored is not None else default_value(item)
-        label = f"{item.display_name} [{item.key}]"
+        label = f"{safe(item.display_name)} [{safe(item.key)}]"
         if item.type is FieldType.PASSWORD:
             hint = " (empty keeps the stored one)" if stored else ""
             answer = click.prompt(label + hint, hide_input=True, default="", show_default=False)
@@ -105,7 +106,7 @@ def prompt_missing(
         elif item.type is FieldType.LIST and item.list_name in lists:
             choices = lists[item.list_name]
             for key, text in choices.items():
-                click.echo(f"  {key}: {text}", err=True)
+                click.echo(f"  {safe(key)}: {safe(text)}", err=True)
             values[item.key] = click.prompt(
                 label, type=click.Choice(list(choices)), default=default
             )
@@ -312,6 +313,7 @@ def add_connection(
             await check_protocol(client)
             fields, config = await prepare_config(client, values, no_input, as_json)
             guid = str(uuid.uuid4())
+            registry.journal_guid(guid, connector)  # committed first: doctor may clean it up
             try:
                 checked, cache, warning = await test_and_save(client, guid, config)
                 with registry.transaction():
@@ -335,12 +337,12 @@ def add_connection(
 
     record, warning = run_async(run())
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {safe(warning, 1000)}", err=True)
     if as_json:
         emit_json({"saved": True, "connection": record.to_dict()})
         return
     message = record.last_test_message or "ok"
-    click.echo(f"Connection {name!r} tested and saved: {message}")
+    click.echo(f"Connection {name!r} tested and saved: {safe(message)}")
 
 
 async def _forget_quietly(client: ConnectorClient, guid: str) -> None:
@@ -407,26 +409,30 @@ def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
         return
     test = data["last_test"]
     for label, value in [
-        ("name", record.name),
-        ("guid", record.guid),
-        ("connector", record.connector),
-        ("scope", _scope_text(data)),
+        ("name", safe(record.name)),
+        ("guid", safe(record.guid)),
+        ("connector", safe(record.connector)),
+        ("scope", safe(_scope_text(data))),
         ("active", "yes" if record.active else "no"),
-        ("description", record.description or "-"),
-        ("last test", f"{test['state'] or 'never'} {test['at'] or ''} {test['message'] or ''}"),
+        ("description", safe(record.description) or "-"),
+        (
+            "last test",
+            f"{safe(test['state'] or 'never')} {safe(test['at'] or '')} "
+            f"{safe(test['message'] or '')}",
+        ),
     ]:
         click.echo(f"{label + ':':13}{value}".rstrip())
     click.echo("config:")
     for key, value in data["config"].items():
-        click.echo(f"  {key} = {value}")
+        click.echo(f"  {safe(key)} = {safe(value)}")
     if data["actor_types"]:
         click.echo("actor types:")
         for actor_type, info in data["actor_types"].items():
-            keys = [f["key"] for f in info["fields"]]
+            keys = [str(f["key"]) for f in info["fields"]]
             click.echo(
-                f"  {actor_type}: {len(keys)} fields ({', '.join(keys[:8])}"
+                f"  {safe(actor_type)}: {len(keys)} fields ({safe(', '.join(keys[:8]))}"
                 f"{' ...' if len(keys) > 8 else ''}); searchable: "
-                f"{', '.join(info['searchable']) or '-'}"
+                f"{safe(', '.join(map(str, info['searchable']))) or '-'}"
             )
     else:
         click.echo("actor types: (none cached)")
@@ -480,8 +486,8 @@ def test_connection(
     elif not failed:
         outcome = results[0]
         click.echo(
-            f"Connection {outcome['name']!r}: {outcome['state']}"
-            + (f": {outcome['message']}" if outcome["message"] else "")
+            f"Connection {outcome['name']!r}: {safe(outcome['state'])}"
+            + (f": {safe(outcome['message'])}" if outcome["message"] else "")
         )
     if failed:
         # Unreachable first (a retry may help), then protocol/token/TLS trouble, then refusals.
@@ -625,7 +631,7 @@ def edit_connection(
     warning = None
     if wants_config:
         client = client_for_connector(registry, registry.connector(record.connector))
-        current = registry.connection_config(record.guid) or {}
+        current = registry.connection_config(record.guid, without_lost=True) or {}
 
         async def run() -> Any:
             async with client:
@@ -664,13 +670,13 @@ def edit_connection(
             _restore_connector_copy(registry, record)
         raise
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {safe(warning, 1000)}", err=True)
     if as_json:
         emit_json({"saved": True, "connection": updated.to_dict()})
         return
     click.echo(
         f"Connection {updated.name!r} updated"
-        + (f" and tested: {updated.last_test_message or 'ok'}" if wants_config else "")
+        + (f" and tested: {safe(updated.last_test_message or 'ok')}" if wants_config else "")
     )
 
 
@@ -684,7 +690,7 @@ def _snapshot(registry: Registry, record: ConnectionRecord) -> tuple[Any, ...]:
     data = fresh.to_dict()
     data.pop("last_test")  # a test recorded meanwhile changes nothing an edit relies on
     data.pop("updated_at")
-    return data, registry.connection_config(record.guid)
+    return data, registry.connection_config(record.guid, without_lost=True)
 
 
 def _restore_connector_copy(registry: Registry, record: ConnectionRecord) -> None:
@@ -720,6 +726,9 @@ def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     registry = open_registry(db_path)
     record = registry.connection(name)
     reasons, code = _activation_blockers(registry, record)
+    from host.sync.settings import activation_reasons  # sync settings must be configured
+
+    reasons += activation_reasons(registry, record.guid)
     if not reasons and not record.active:
         registry.set_active(record.guid, True)
     if as_json:
@@ -813,10 +822,10 @@ def remove_connection(name: str, yes: bool, no_input: bool, db_path: str | None)
         response = run_async(run())
         if not response.ok and response.error_code != "unknown_connection":
             click.echo(
-                f"warning: the connector answered: {explain(response)}; removed here anyway",
+                f"warning: the connector answered: {safe(explain(response))}; removed here anyway",
                 err=True,
             )
     except ConnectorClientError as exc:
-        click.echo(f"warning: {exc}; removed here anyway", err=True)
+        click.echo(f"warning: {safe(exc, 1000)}; removed here anyway", err=True)
     registry.remove_connection(record.guid)
     click.echo(f"Connection {name!r} removed")

@@ -1,8 +1,9 @@
 """The call wrapper: one connector operation in, (envelope, payload) out, whatever happens.
 
 A connector's exception never reaches the caller as a 500 or a trace: it becomes an `error`
-envelope with a one-line tech_explanation, scrubbed of the connection's secrets. `_reply` is
-the fast way out for large, plain answers (a page of actors).
+envelope with a one-line tech_explanation, scrubbed of the connection's secrets by the
+scrubber both sides of the protocol share (host.protocol.scrub). `_reply` is the fast way
+out for large, plain answers (a page of actors).
 """
 
 import inspect
@@ -16,6 +17,7 @@ from fastapi.responses import Response as HTTPResponse
 from starlette.concurrency import run_in_threadpool
 
 from host.connector import Connection, Connector, ConnectorError, Field, NotSupported, Response
+from host.protocol.scrub import Scrubber, secret_values
 from host.server.shapes import _response
 
 log = logging.getLogger("erpsync.server")
@@ -96,7 +98,7 @@ async def _call(
         else:
             result = await run_in_threadpool(operation, *args)
         if isinstance(result, Response):
-            result = _scrubbed(result, _secret_values(operation, args))
+            result = _scrubber(operation, args).response(result, _name(operation))
             if shape is not _response:
                 return result, None
         data = shape(result)
@@ -110,15 +112,20 @@ async def _call(
             None,
         )
     except ConnectorError as exc:
-        return _scrubbed(exc.response, _secret_values(operation, args)), None
+        return _scrubber(operation, args).response(exc.response, _name(operation)), None
     except Exception as exc:
-        secrets = _secret_values(operation, args)
-        trace = _scrub("".join(traceback.format_exception(exc)), secrets)
-        log.error("connector operation %s failed:\n%s", getattr(operation, "__name__", "?"), trace)
+        scrubber = _scrubber(operation, args)
+        name = _name(operation)
+        trace = scrubber.text("".join(traceback.format_exception(exc)), operation=name)
+        log.error("connector operation %s failed:\n%s", name, trace)
         return (
             Response.error(
                 "The connector failed while answering; see tech_explanation.",
-                _scrub(f"{type(exc).__name__}: {exc}".splitlines()[0][:500], secrets),
+                scrubber.text(
+                    f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                    operation=name,
+                    error_code="connector_error",
+                ),
                 "connector_error",
             ),
             None,
@@ -128,11 +135,15 @@ async def _call(
     return Response.success(), data
 
 
-def _secret_values(operation: Callable[..., Any], args: tuple[Any, ...]) -> list[str]:
+def _name(operation: Callable[..., Any]) -> str:
+    return getattr(operation, "__name__", "?")
+
+
+def _scrubber(operation: Callable[..., Any], args: tuple[Any, ...]) -> Scrubber:
     """The password values in play for this call, so no answer or log line repeats them."""
     connector = getattr(operation, "__self__", None)
     if not isinstance(connector, Connector):
-        return []
+        return Scrubber()
     try:  # a connector answering garbage here must still get an error envelope, not a 500
         keys = [
             f.key for f in connector.get_config_fields() if isinstance(f, Field) and f.is_secret
@@ -143,27 +154,5 @@ def _secret_values(operation: Callable[..., Any], args: tuple[Any, ...]) -> list
     for arg in args:
         config = arg.config if isinstance(arg, Connection) else arg
         if isinstance(config, Mapping):
-            found += [str(config[k]) for k in keys if config.get(k) not in (None, "")]
-    return found
-
-
-MIN_SCRUBBED_LENGTH = 6
-"""Shorter values are left alone: scrubbing "wrong" or "1234" would garble ordinary words."""
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= MIN_SCRUBBED_LENGTH:
-            text = text.replace(secret, "****")
-    return text
-
-
-def _scrubbed(response: Response, secrets: list[str]) -> Response:
-    if not secrets:
-        return response
-    return Response(
-        response.state,
-        _scrub(response.user_explanation, secrets),
-        _scrub(response.tech_explanation, secrets),
-        response.error_code,
-    )
+            found += secret_values(config, keys)
+    return Scrubber(found)

@@ -130,3 +130,39 @@ def test_the_client_retries_only_what_the_table_calls_idempotent(op: ops.Operati
 
     asyncio.run(call())
     assert len(attempts) == (3 if op.idempotent else 1)
+
+
+def test_the_table_decides_the_re_send_and_every_answer_is_scrubbed() -> None:
+    """A connector that forgot a connection and repeats its password (a plain http.server,
+    so no server-side scrubbing helps): the client re-sends the config only for operations
+    the table marks so (never to forget it), and scrubs the GUID's secrets from every
+    answer, whichever way the request was built."""
+    from helpers.hostile_connector import hostile_connector
+
+    password = "LeakMe999"
+    config = {"server": "s", "username": "bob", "password": password}
+    guid = str(uuid.uuid4())
+    looked_up: list[str] = []
+
+    async def lookup(wanted: str) -> dict[str, Any]:
+        looked_up.append(wanted)
+        return config
+
+    async def secrets(wanted: str) -> list[str]:
+        return [password] if wanted == guid else []
+
+    async def calls(url: str) -> list[str]:
+        async with ConnectorClient(url, config_lookup=lookup, secret_lookup=secrets) as c:
+            forgotten = await c.delete_connection(guid)  # FORGET: no re-send
+            assert forgotten.error_code == "unknown_connection" and looked_up == []
+            tested = await c.test_connection(guid)  # KNOWN: re-sent, asked again
+            assert tested.ok and looked_up == [guid]
+            deleted = await c.delete_connection(guid)
+            assert deleted.ok
+            return [tested.user_explanation, tested.tech_explanation, deleted.user_explanation]
+
+    with hostile_connector() as evil:
+        evil.test_connection_mode = "ok"
+        texts = asyncio.run(calls(evil.url))
+    assert "forgot ****" in texts
+    assert all(password not in text for text in texts), texts

@@ -17,9 +17,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "groups": ("host.cli.groups", "groups"),
     "secrets": ("host.cli.secrets", "secrets"),
     "audit": ("host.cli.audit", "audit"),
+    "admins": ("host.cli.admins", "admins"),
     "doctor": ("host.cli.doctor", "doctor"),
     "serve": ("host.cli.serve", "serve"),
     "mock-server": ("host.cli.serve", "mock_server"),
+    "web": ("host.cli.web", "web"),
     "demo": ("host.cli.demo", "demo"),
 }
 
@@ -31,9 +33,11 @@ SHORT_HELP = {
     "groups": "Add, list and remove groups and their members.",
     "secrets": "Rotate the key that encrypts stored secrets.",
     "audit": "Show who changed what in the registry.",
+    "admins": "Add, list and remove the admins of the web admin.",
     "doctor": "Find and repair what a crash or an outage left behind.",
     "serve": "Serve every installed connector over HTTP.",
     "mock-server": "Serve the bundled mock ERP connector alone.",
+    "web": "Serve the web admin (the Sync tab) in a browser.",
     "demo": "Walk the whole flow against the bundled mock ERP.",
 }
 

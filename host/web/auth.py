@@ -90,7 +90,8 @@ class SessionGuard:
         session_id = request.cookies.get(session_cookie_name(tls), "")
         session: Session | None = None
         if session_id:
-            session = await run_in_threadpool(self.context.admins().session, session_id)
+            # Looked up in a worker thread, with that thread's own registry connection.
+            session = await run_in_threadpool(lambda: self.context.admins().session(session_id))
         scope.setdefault("state", {})["session"] = session
         method = scope["method"]
         if session is None and path not in PUBLIC_PATHS:

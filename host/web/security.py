@@ -2,7 +2,9 @@
 
 No inline script and no inline style anywhere: scripts and styles come from /static only (our
 app.js and app.css, and the vendored htmx, configured in base.html not to eval or inject
-styles). The page may not be framed (clickjacking), sends no referrer, and is not cached.
+styles). The page may not be framed (clickjacking), sends a referrer to itself only (with
+no-referrer, browsers send "Origin: null" on form posts and the origin check could not work),
+and is not cached.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 BASE_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",

@@ -189,7 +189,7 @@ async def connector_status(context: WebContext, name: str) -> ConnectorRow | Non
     if found is None:
         return None
     record, token = found
-    app_name, app_version = _app_of(record.url, context.apps())
+    app_name, app_version = _app_of(record.url, await run_in_threadpool(context.apps))
     row = ConnectorRow(record.name, record.url, app_name, app_version)
     try:
         info = await asyncio.wait_for(_fetch_info(record, token), STATUS_TIMEOUT)

@@ -7,6 +7,7 @@ other than a browser sees them (the browser tests in tests/web/ drive Chromium).
 from __future__ import annotations
 
 import sqlite3
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,9 +58,7 @@ def test_every_page_but_sign_in_needs_a_session(client: httpx.Client) -> None:
     assert answer.status_code == 303
     assert answer.headers["location"] == "/login?next=%2Fsettings%2Fsync%3Fx%3D1"
     assert client.get("/").headers["location"] in ("/settings/sync", "/login")
-    fragment = client.get(
-        "/settings/sync/connector-status?name=x", headers={"HX-Request": "true"}
-    )
+    fragment = client.get("/settings/sync/connector-status?name=x", headers={"HX-Request": "true"})
     assert fragment.status_code == 401
     assert fragment.headers["hx-redirect"].startswith("/login")
     assert client.get("/login").status_code == 200
@@ -263,7 +262,8 @@ def test_tls_gives_a_secure_host_prefixed_cookie(tmp_path: Path) -> None:
     server = start_web_server(home, "--cert", str(cert), "--key", str(key))
     try:
         assert server.url.startswith("https://")
-        with httpx.Client(base_url=server.url, verify=str(cert)) as client:
+        trust = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(base_url=server.url, verify=trust) as client:
             answer = sign_in(client)
             assert answer.status_code == 303, answer.text
             cookie = next(

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
+
 from helpers.mock_server import _first_line, env_without_erpsync, stop_process
 
 SERVING_PREFIX = "serving the web admin at "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,10 +33,8 @@ class Recorder:
     dialogs: list[str] = field(default_factory=list)
 
     def on_response(self, response: Response) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a redirect has no body to read
             self.bodies[f"{response.request.method} {response.url}"] = response.text()
-        except Exception:  # a redirect has no body to read
-            pass
 
 
 @pytest.fixture

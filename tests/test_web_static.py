@@ -3,11 +3,14 @@ script or style, and the text helpers and the rate limit behave (no server neede
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import Request  # module level: the route below is annotated with it
 
 WEB = Path(__file__).resolve().parents[1] / "host" / "web"
 STATIC = WEB / "static"
@@ -124,3 +127,44 @@ def test_only_local_paths_are_followed_after_sign_in() -> None:
     assert local_path("/settings/sync?x=1") == "/settings/sync?x=1"
     for bad in ("https://evil.example", "//evil.example", "/\\evil", "evil", "", "/a\r\nb"):
         assert local_path(bad) == "/settings/sync", bad
+
+
+def test_a_change_made_by_a_route_is_audited_under_the_signed_in_admin(
+    erpsync_home: Path,
+) -> None:
+    """The session guard sets the audit's *who* for the whole request, worker threads included
+    (sync routes run in a thread pool): the dialogs' routes will need nothing more."""
+    from host.registry import Registry
+    from host.registry.admins import AdminStore
+    from host.web import WebSettings, create_app
+
+    db = erpsync_home / "registry.db"
+    store = AdminStore(Registry.open(db))
+    store.add("alice", "a long enough password")
+    session_id = store.start_session("alice", "test")
+    app = create_app(WebSettings(db_path=db, allowed_hosts=["testserver"]))
+
+    @app.post("/test-change")
+    def change(request: Request) -> dict[str, str]:
+        request.app.state.web.registry().add_user("zed")
+        return {"ok": "yes"}
+
+    async def visit() -> tuple[int, int]:
+        transport = httpx.ASGITransport(app=app)
+        cookies = {"erpsync_session": session_id}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", cookies=cookies
+        ) as client:
+            refused = await client.post("/test-change")  # no CSRF token
+            session = store.session(session_id)
+            assert session is not None
+            done = await client.post("/test-change", headers={"X-CSRF-Token": session.csrf_token})
+            return refused.status_code, done.status_code
+
+    assert asyncio.run(visit()) == (403, 200)
+    entries = Registry.open(db).audit_log()
+    assert (entries[0]["who"], entries[0]["action"], entries[0]["target"]) == (
+        "web:alice",
+        "user.add",
+        "zed",
+    )

@@ -278,3 +278,52 @@ def test_tls_gives_a_secure_host_prefixed_cookie(tmp_path: Path) -> None:
             assert page.headers["strict-transport-security"].startswith("max-age=")
     finally:
         stop_process(server.process)
+
+
+@pytest.mark.slow
+def test_web_demo_serves_the_mock_with_demo_data_and_cleans_up(tmp_path: Path) -> None:
+    """`make web` = `erpsync web --demo`: mock server, connector, connections, admin 'admin'."""
+    import os
+    import queue
+    import subprocess
+    import sys
+    import threading
+
+    from helpers.mock_server import env_without_erpsync
+
+    password = "demo password from env"
+    env = {
+        **env_without_erpsync(),
+        "ERPSYNC_WEB_DEMO_PASSWORD": password,
+        "TMPDIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "host.cli", "web", "--demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    stdout = process.stdout
+    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+    homes: list[Path] = []
+    try:
+        seen: list[str] = []
+        while not (seen and seen[-1].startswith("serving the web admin at ")):
+            seen.append(lines.get(timeout=120))
+        homes = list(tmp_path.glob("erpsync-web-demo-*"))
+        assert len(homes) == 1 and homes[0].is_dir()
+        assert password not in "".join(seen)  # from the environment: not printed
+        url = seen[-1].split(" at ", 1)[1].strip().rstrip("/")
+        with httpx.Client(base_url=url) as client:
+            assert sign_in(client, "admin", password).status_code == 303
+            page = client.get("/settings/sync").text
+        assert "mock-erp" in page and "acme-sales" in page
+        assert "Specific users + groups: group sales" in page
+        assert os.path.isdir(homes[0])
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert not homes[0].exists()  # the throw-away home is gone, the mock server stopped

@@ -107,6 +107,7 @@ def web(
         if demo:
             if db_path:
                 raise CliError("--demo uses a throw-away home; it cannot be combined with --db")
+            _exit_cleanly_on_sigterm()
             home, server = _demo_setup()
         _serve(host, port, tls, cert, key, loopback, log_level, db_path)
     finally:
@@ -155,6 +156,18 @@ def _serve(
         )
     sys.stdout.flush()
     run_asgi(app, sock, log_level, ssl_certfile=cert, ssl_keyfile=key)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM raises SystemExit, so the demo's `finally` stops the mock server and removes
+    the home. (uvicorn re-raises the signal after its graceful shutdown; with the default
+    handler the process would die there and leave both behind.)"""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _demo_setup() -> tuple[Path, subprocess.Popen[str]]:

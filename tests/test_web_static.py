@@ -168,3 +168,36 @@ def test_a_change_made_by_a_route_is_audited_under_the_signed_in_admin(
         "user.add",
         "zed",
     )
+
+
+def test_a_test_message_repeating_a_secret_is_not_shown(erpsync_home: Path) -> None:
+    """A connector that echoes the password or the connector token into its test message:
+    the Sync tab shows a generic line instead (whatever was stored)."""
+    from host.apps import load_apps
+    from host.registry import Registry
+    from host.web.sync import sync_tab_data
+    from host.web.text import SECRET_REPEATED
+
+    registry = Registry.open(erpsync_home / "registry.db")
+    registry.add_connector("c", "http://127.0.0.1:1/x", "the-connector-token")
+    for name, message in [
+        ("leaks-password", "Login failed for bob with password s3cr3t-pw"),
+        ("leaks-token", "auth Bearer the-connector-token refused"),
+        ("honest", "Connected as bob"),
+    ]:
+        registry.add_connection(
+            guid=name,
+            name=name,
+            connector="c",
+            config={"user": "bob", "password": "s3cr3t-pw"},
+            secret_keys=["password"],
+            test_state="failed",
+            test_message=message,
+        )
+    cache: dict[str, list[str] | None] = {}
+    for _ in range(2):  # the second time from the cache of decrypted secrets
+        rows = {r.name: r for r in sync_tab_data(registry, load_apps(), cache)["connections"]}
+        assert rows["leaks-password"].last_test_message == SECRET_REPEATED
+        assert rows["leaks-token"].last_test_message == SECRET_REPEATED
+        assert rows["honest"].last_test_message == "Connected as bob"
+    assert len(cache) == 3

@@ -56,6 +56,8 @@ class WebContext:
         self._local = threading.local()
         self._apps: LoadedApps | None = None
         self._apps_lock = threading.Lock()
+        self.secret_cache: dict[str, list[str] | None] = {}
+        """Sealed secret -> its values, for the Sync tab's scrubbing (host/web/sync.py)."""
 
     def registry(self) -> Registry:
         registry: Registry | None = getattr(self._local, "registry", None)

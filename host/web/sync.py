@@ -80,23 +80,36 @@ def _app_of(url: str, apps: LoadedApps) -> tuple[str, str]:
     return app_name, record.version if record else ""
 
 
-def _connection_secrets(registry: Registry) -> dict[str, list[str] | None]:
+SECRET_CACHE_LIMIT = 50_000
+
+
+def _connection_secrets(
+    registry: Registry, cache: dict[str, list[str] | None] | None = None
+) -> dict[str, list[str] | None]:
     """GUID -> its secret values (None: the key cannot decrypt them), to keep them out of the
     test messages connectors wrote. One query for all rows, however many there are.
+
+    `cache` maps a sealed value to its secrets: a ciphertext never changes meaning, and
+    decrypting 1,000 of them would be most of the page's time.
     """
     from host.registry.secrets import SecretKeyError
 
+    cache = {} if cache is None else cache
+    if len(cache) > SECRET_CACHE_LIMIT:
+        cache.clear()
     found: dict[str, list[str] | None] = {}
     rows = registry.db.execute(
         "select guid, secrets from connections where secrets is not null and "
         "coalesce(last_test_message, '') != ''"
     ).fetchall()
     for guid, sealed in rows:
-        try:
-            values = json.loads(registry.secrets.decrypt(sealed))
-        except (SecretKeyError, ValueError):
-            values = None
-        found[guid] = [str(v) for v in values.values()] if isinstance(values, dict) else None
+        if sealed not in cache:
+            try:
+                values = json.loads(registry.secrets.decrypt(sealed))
+            except (SecretKeyError, ValueError):
+                values = None
+            cache[sealed] = [str(v) for v in values.values()] if isinstance(values, dict) else None
+        found[guid] = cache[sealed]
     return found
 
 
@@ -134,11 +147,15 @@ def connection_row(
     )
 
 
-def sync_tab_data(registry: Registry, apps: LoadedApps) -> dict[str, Any]:
+def sync_tab_data(
+    registry: Registry,
+    apps: LoadedApps,
+    secret_cache: dict[str, list[str] | None] | None = None,
+) -> dict[str, Any]:
     """Everything the Sync tab shows, read in one go; no connector is called here."""
     connectors = registry.connectors()
     tokens = _connector_tokens(registry, connectors)
-    secrets = _connection_secrets(registry)
+    secrets = _connection_secrets(registry, secret_cache)
     connector_rows = []
     for record in connectors:
         app_name, app_version = _app_of(record.url, apps)
@@ -157,7 +174,7 @@ def sync_tab_data(registry: Registry, apps: LoadedApps) -> dict[str, Any]:
 @router.get("/settings/sync")
 def sync_tab(request: Request) -> Response:
     context: WebContext = request.app.state.web
-    data = sync_tab_data(context.registry(), context.apps())
+    data = sync_tab_data(context.registry(), context.apps(), context.secret_cache)
     return context.templates.TemplateResponse(
         request,
         "sync.html",

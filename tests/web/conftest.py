@@ -8,7 +8,7 @@ does it). Without it these tests skip on a developer's machine and fail under CI
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from helpers.web import (
     find_chromium,
     start_web_server,
 )
+from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +43,45 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+# pytest-playwright keeps Playwright (and its event loop, which the sync API leaves running in
+# the main thread) for the whole session; then every later test that calls asyncio.run() fails.
+# These overrides keep it to one test module: started before its first browser test, stopped
+# after its last.
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
+    found: BrowserType = getattr(playwright, browser_name)
+    return found
+
+
+@pytest.fixture(scope="module")
+def launch_browser(
+    browser_type_launch_args: dict[str, Any], browser_type: BrowserType
+) -> Callable[..., Browser]:
+    def launch(**kwargs: Any) -> Browser:
+        return browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+    return launch
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser: Callable[..., Browser]) -> Iterator[Browser]:
+    started = launch_browser()
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context_args() -> dict[str, Any]:
+    """Replaces pytest-playwright's (which asks for the session-wide Playwright)."""
+    return {"viewport": {"width": 1280, "height": 900}}
 
 
 @pytest.fixture(scope="module")

@@ -100,8 +100,6 @@ def run_server(
 
     `wrap`, when given, wraps the ASGI app (mock-server's fault injection uses it).
     """
-    import uvicorn
-
     from host.server import create_app
 
     if not connectors:
@@ -111,18 +109,7 @@ def run_server(
             "refusing to serve without a token on a non-loopback address; give --token or "
             "--token-file"
         )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Without it small answers wait on Nagle's algorithm: ~40 ms per request on loopback.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(2048)  # clients that connect before uvicorn starts wait instead of failing
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+    sock, bound_port, shown_host = listen(host, port)
     for cid in sorted(connectors):
         click.echo(f"serving connector {cid} at http://{shown_host}:{bound_port}/connectors/{cid}")
     click.echo(
@@ -133,7 +120,47 @@ def run_server(
     app: Any = create_app(connectors, token=token)
     if wrap is not None:
         app = wrap(app)
-    config = uvicorn.Config(app, log_level=log_level, access_log=log_level in ("info", "debug"))
+    run_asgi(app, sock, log_level)
+
+
+def listen(host: str, port: int) -> tuple[socket.socket, int, str]:
+    """A listening socket: (socket, the bound port, the host as shown in a URL).
+
+    Bound before uvicorn starts, so --port 0 works and the URL printed is the real one.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Without it small answers wait on Nagle's algorithm: ~40 ms per request on loopback.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)  # clients that connect before uvicorn starts wait instead of failing
+    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+    return sock, sock.getsockname()[1], shown_host
+
+
+def run_asgi(
+    app: Any,
+    sock: socket.socket,
+    log_level: str,
+    *,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Serve an ASGI app with uvicorn on a socket from `listen` until interrupted."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=log_level in ("info", "debug"),
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
 

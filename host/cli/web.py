@@ -192,6 +192,7 @@ def _demo_setup() -> tuple[Path, subprocess.Popen[str]]:
                 *("connections", "add", "acme", "--connector", "mock-erp", "--config"),
                 *("company=1", *login, "--description", "Demo connection to the mock ERP"),
             ],
+            ["mapping", "enable", "acme", "customer"],
             ["connections", "activate", "acme"],
             [
                 *("connections", "add", "acme-sales", "--connector", "mock-erp"),

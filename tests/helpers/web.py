@@ -242,6 +242,7 @@ def fill_demo_data(
         *("connections", "add", "acme", "--connector", "mock-erp", "--config", "company=1"),
         *(*config, "--description", "Demo connection"),
     )
+    home.cli("mapping", "enable", "acme", "customer")
     home.cli("connections", "activate", "acme")
     home.cli("users", "add", "alice")
     home.cli("groups", "add", "sales")

@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo web test lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml example_connector_app/pyproject.toml | $(PY)
 
 demo: $(STAMP)  ## the whole admin flow against the bundled mock connector
 	$(VENV)/bin/erpsync demo
+
+web: $(STAMP)  ## the web admin against the bundled mock with demo data (docs/web.md)
+	$(VENV)/bin/erpsync web --demo $(WEB_ARGS)
 
 test: $(STAMP)  ## the host's tests and the example app's tests
 	$(PY) -m pytest tests example_connector_app/tests

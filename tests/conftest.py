@@ -78,3 +78,11 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppFac
     factory.root.mkdir()
     yield factory
     factory.cleanup()
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester without pytest-playwright in the inner runs: the plugin wraps every test in a
+    soft-assertion scope that cannot nest, so an in-process run inside a test would fail."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:playwright")
+    return pytester

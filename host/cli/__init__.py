@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "groups": ("host.cli.groups", "groups"),
     "secrets": ("host.cli.secrets", "secrets"),
     "audit": ("host.cli.audit", "audit"),
+    "admins": ("host.cli.admins", "admins"),
     "doctor": ("host.cli.doctor", "doctor"),
     "crm": ("host.cli.crm", "crm"),
     "mapping": ("host.cli.mapping", "mapping"),
@@ -25,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("host.cli.sync", "sync"),
     "serve": ("host.cli.serve", "serve"),
     "mock-server": ("host.cli.serve", "mock_server"),
+    "web": ("host.cli.web", "web"),
     "demo": ("host.cli.demo", "demo"),
 }
 
@@ -36,6 +38,7 @@ SHORT_HELP = {
     "groups": "Add, list and remove groups and their members.",
     "secrets": "Rotate the key that encrypts stored secrets, or reset lost ones.",
     "audit": "Show who changed what in the registry.",
+    "admins": "Add, list and remove the admins of the web admin.",
     "doctor": "Find and repair what a crash or an outage left behind.",
     "crm": "The host's CRM store: companies, persons, projects.",
     "mapping": "Field and list mapping of ERP actor types to CRM entities.",
@@ -44,6 +47,7 @@ SHORT_HELP = {
     "sync": "Run sync passes, the worker, status, history, priority.",
     "serve": "Serve every installed connector over HTTP.",
     "mock-server": "Serve the bundled mock ERP connector alone.",
+    "web": "Serve the web admin (the Sync tab) in a browser.",
     "demo": "Walk the whole flow against the bundled mock ERP.",
 }
 

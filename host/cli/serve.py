@@ -7,11 +7,14 @@ import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from host.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from host.server.run import Server
 
 TOKEN_ENV = "ERPSYNC_SERVE_TOKEN"
 
@@ -100,7 +103,6 @@ def run_server(
     `wrap`, when given, wraps the ASGI app (mock-server's fault injection uses it).
     """
     from host.server import create_app
-    from host.server.run import CannotListen, Server, run
 
     if not connectors:
         raise CliError("no connector to serve: no installed app loaded (see erpsync apps list)")
@@ -117,11 +119,32 @@ def run_server(
             "auth: bearer token required" if token else "auth: none (--no-auth, loopback only)",
             err=True,
         )
-        sys.stdout.flush()
 
     app: Any = create_app(connectors, token=token)
     if wrap is not None:
         app = wrap(app)
+    serve_app(app, host, port, log_level, ready=announce)
+
+
+def serve_app(
+    app: Any,
+    host: str,
+    port: int,
+    log_level: str,
+    *,
+    ready: Callable[[Server], None],
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Serve an ASGI app with host.server.run until interrupted; `ready(server)` prints the
+    real URL (flushed, so a parent reading our stdout sees it). A port that cannot be bound
+    is one line."""
+    from host.server.run import CannotListen, run
+
+    def announce(server: Server) -> None:
+        ready(server)
+        sys.stdout.flush()
+
     try:
         run(
             app,
@@ -130,6 +153,8 @@ def run_server(
             ready=announce,
             log_level=log_level,
             access_log=log_level in ("info", "debug"),
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )
     except CannotListen as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc

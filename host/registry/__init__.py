@@ -14,6 +14,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,8 +46,25 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+_acting_admin: ContextVar[str | None] = ContextVar("erpsync_acting_admin", default=None)
+
+
+@contextmanager
+def acting_admin(who: str) -> Iterator[None]:
+    """Changes made inside are audited as `who` (the web admin's signed-in admin), whatever
+    ERPSYNC_ADMIN or the OS user say; a context variable, so concurrent requests never mix."""
+    token = _acting_admin.set(who)
+    try:
+        yield
+    finally:
+        _acting_admin.reset(token)
+
+
 def current_admin() -> str:
-    """Who is acting, for the audit log: ERPSYNC_ADMIN, else the OS user."""
+    """Who is acting, for the audit log: `acting_admin`, else ERPSYNC_ADMIN, else the OS user."""
+    acting = _acting_admin.get()
+    if acting:
+        return acting
     explicit = os.environ.get("ERPSYNC_ADMIN")
     if explicit:
         return explicit

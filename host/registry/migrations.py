@@ -151,3 +151,35 @@ def sync_001_settings(db: Database) -> None:
     db.execute(
         f"CREATE TRIGGER sync_settings_follow AFTER DELETE ON connections BEGIN {deletes} END"
     )
+
+
+@migrations()
+def m_web_admins_and_sessions(db: Database) -> None:
+    # Accounts of the web admin (`erpsync admins`): argon2id hashes, never a password.
+    db.table("admins").create(
+        {
+            "name": str,
+            "password_hash": str,
+            "created_at": str,
+            "updated_at": str,
+            "last_login_at": str,
+        },
+        pk="name",
+        not_null={"password_hash", "created_at", "updated_at"},
+    )
+    # Server-side sessions of `erpsync web`: only the SHA-256 of a session id is stored, so a
+    # copy of this file signs nobody in. Times are Unix seconds.
+    db.table("admin_sessions").create(
+        {
+            "id_hash": str,
+            "admin": str,
+            "client": str,
+            "created_at": int,
+            "last_seen_at": int,
+            "expires_at": int,
+        },
+        pk="id_hash",
+        not_null={"admin", "created_at", "last_seen_at", "expires_at"},
+        foreign_keys=[("admin", "admins", "name")],
+    )
+    db.table("admin_sessions").create_index(["admin"])

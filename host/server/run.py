@@ -1,8 +1,9 @@
-"""Serving an ASGI app with uvicorn: the one way every connector host here is started.
+"""Serving an ASGI app with uvicorn: the one way every server here is started.
 
-`erpsync serve` and `erpsync mock-server` (and so the demo, the tests' mock server and the
-bench) call `run`; the pytest plugin and the tests' purpose-built servers use `Server` in a
-thread. Either way the socket is bound first, so port 0 works and the URL shown is the real one.
+`erpsync serve`, `erpsync mock-server` and `erpsync web` (and so the demo, the tests' mock
+server and the bench) call `run`; the pytest plugin and the tests' purpose-built servers use
+`Server` in a thread. Either way the socket is bound first, so port 0 works and the URL shown
+is the real one.
 """
 
 from __future__ import annotations
@@ -54,19 +55,30 @@ class Server:
         access_log: bool = False,
         lifespan: Literal["auto", "on", "off"] = "auto",
         backlog: int = 2048,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
     ) -> None:
+        """`ssl_certfile` and `ssl_keyfile` together serve HTTPS."""
         self.host = host
+        self.scheme = "https" if ssl_certfile else "http"
         self.sock = bind(host, port, backlog=backlog)
         self.port = int(self.sock.getsockname()[1])
-        config = uvicorn.Config(app, log_level=log_level, access_log=access_log, lifespan=lifespan)
+        config = uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=access_log,
+            lifespan=lifespan,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
     @property
     def base(self) -> str:
-        """http://HOST:PORT, with an IPv6 host in brackets."""
+        """http(s)://HOST:PORT, with an IPv6 host in brackets."""
         shown = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{shown}:{self.port}"
+        return f"{self.scheme}://{shown}:{self.port}"
 
     def run(self) -> None:
         """Serve until stopped (Ctrl-C, SIGTERM)."""

@@ -366,6 +366,7 @@ def test_without_a_terminal_nothing_is_prompted(registered: Transcript) -> None:
 # --- demo and help ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_flow(invoke: Invoke) -> None:
     result = invoke("demo")
     assert result.exit_code == 0, result.output

@@ -749,6 +749,7 @@ def faulty_servers() -> Iterator[dict[str, str]]:
             stop_process(process)
 
 
+@pytest.mark.slow  # seven real server processes; the slow-body one takes ~5 s to stop
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
@@ -781,6 +782,7 @@ def test_the_client_classifies_each_fault_of_a_real_mock_server(
         assert "HTTP 500" in str(error)
 
 
+@pytest.mark.slow
 def test_slow_body_arrives_whole_for_a_patient_client(faulty_servers: dict[str, str]) -> None:
     async def go() -> dict[str, Any]:
         async with ConnectorClient(faulty_servers["slow-body"], timeout=10, retries=0) as client:

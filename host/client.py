@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from host.connector import Actor, Field, Page, Response, Restriction, State
+from host.deadline import current as current_deadline
 from host.protocol import PROTOCOL_VERSION, is_supported_version
 
 CONFIG_ERROR = "config_error"
@@ -130,9 +131,10 @@ class ConnectorClient:
         params: Mapping[str, Any] | None = None,
         guid: str | None = None,
         idempotent: bool = True,
+        what: str = "",
     ) -> tuple[Response, Any]:
         response, data = await self._send(
-            method, path, json=json, params=params, idempotent=idempotent
+            method, path, json=json, params=params, idempotent=idempotent, what=what
         )
         if (
             response.error_code == "unknown_connection"
@@ -143,11 +145,15 @@ class ConnectorClient:
             config = await self._config_lookup(guid)
             if config is not None:
                 saved, _ = await self._send(
-                    "PUT", f"/connections/{guid}", json={"config": dict(config)}, params=None
+                    "PUT",
+                    f"/connections/{guid}",
+                    json={"config": dict(config)},
+                    params=None,
+                    what="save connection",
                 )
                 if saved.ok:
                     response, data = await self._send(
-                        method, path, json=json, params=params, idempotent=idempotent
+                        method, path, json=json, params=params, idempotent=idempotent, what=what
                     )
         return response, data
 
@@ -159,24 +165,48 @@ class ConnectorClient:
         json: Any,
         params: Mapping[str, Any] | None,
         idempotent: bool = True,
+        what: str = "",
     ) -> tuple[Response, Any]:
         attempt = 0
         while True:
             try:
-                return await self._attempt(method, path, json=json, params=params)
+                return await self._attempt(method, path, json=json, params=params, what=what)
             except TRANSIENT_ERRORS:
+                overall = current_deadline()
+                pause = self._backoff * 2**attempt
                 if not idempotent or attempt >= self._retries:
                     raise
-            await asyncio.sleep(self._backoff * 2**attempt)
+                if overall is not None and overall.remaining() <= pause:
+                    raise  # no time left for another try: the last error says why
+            await asyncio.sleep(pause)
             attempt += 1
 
     async def _attempt(
-        self, method: str, path: str, *, json: Any, params: Mapping[str, Any] | None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        what: str = "",
     ) -> tuple[Response, Any]:
+        what = what or f"{method} {path}"
+        overall = current_deadline()
+        limit = self._deadline
+        if overall is not None:
+            overall.activity = what
+            limit = min(limit, overall.remaining())
         try:
-            async with asyncio.timeout(self._deadline):
+            if limit <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(limit):
                 answer, raw = await self._fetch(method, path, json=json, params=params)
         except (httpx.TimeoutException, TimeoutError) as exc:
+            if overall is not None and overall.expired:
+                raise ConnectorUnreachable(
+                    f"{self.label} did not answer {what!r} within {overall.seconds:g} s; "
+                    "check that the connector is running, or allow more with --timeout"
+                ) from exc
             raise ConnectorUnreachable(
                 f"{self.label}: timed out ({type(exc).__name__}); check that the connector "
                 "is running and not overloaded"
@@ -261,7 +291,7 @@ class ConnectorClient:
         )
 
     async def _data(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        response, data = await self._request(method, path, **kwargs)
+        response, data = await self._request(method, path, what=what, **kwargs)
         if not response.ok:
             explanation = response.user_explanation or response.error_code
             raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
@@ -305,17 +335,21 @@ class ConnectorClient:
         return self._fields(await self._data("GET", "/config-fields", "config fields"), "fields")
 
     async def test_config(self, config: Mapping[str, Any]) -> Response:
-        response, _ = await self._request("POST", "/config/test", json={"config": dict(config)})
+        response, _ = await self._request(
+            "POST", "/config/test", json={"config": dict(config)}, what="test config"
+        )
         return response
 
     async def save_connection(self, guid: str, config: Mapping[str, Any]) -> Response:
         response, _ = await self._request(
-            "PUT", f"/connections/{guid}", json={"config": dict(config)}
+            "PUT", f"/connections/{guid}", json={"config": dict(config)}, what="save connection"
         )
         return response
 
     async def test_connection(self, guid: str) -> Response:
-        response, _ = await self._request("POST", f"/connections/{guid}/test", guid=guid)
+        response, _ = await self._request(
+            "POST", f"/connections/{guid}/test", guid=guid, what="test connection"
+        )
         return response
 
     async def held_connections(self) -> list[str]:
@@ -324,7 +358,9 @@ class ConnectorClient:
         return self._strings(data, "held connections")
 
     async def delete_connection(self, guid: str) -> Response:
-        response, _ = await self._request("DELETE", f"/connections/{guid}")
+        response, _ = await self._request(
+            "DELETE", f"/connections/{guid}", what="delete connection"
+        )
         return response
 
     async def actor_types(self, guid: str) -> list[str]:

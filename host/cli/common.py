@@ -85,10 +85,13 @@ def _cell(value: Any) -> str:
     return str(value).replace("\n", " ")
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
+def run_async(coro: Coroutine[Any, Any, T], *, spinner: bool = True) -> T:
+    """Run connector work, bounded by the command's --timeout (with a spinner on a tty)."""
     import asyncio  # not at the top: asyncio (and ssl) cost `erpsync apps list` ~40 ms
 
-    return asyncio.run(coro)
+    from host.cli.deadline import bounded
+
+    return asyncio.run(bounded(coro, spinner=spinner))
 
 
 def check_connector_url(url: str) -> str:

@@ -22,6 +22,7 @@ from host.cli.common import (
     print_table,
     run_async,
 )
+from host.cli.deadline import fresh_deadline, timeout_option_each
 from host.cli.errors import CliError
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ async def check_connector(
 
 @click.command()
 @click.option("--repair", is_flag=True, help="Mend what can be mended, from the registry.")
+@timeout_option_each("connector")
 @json_option
 @db_option
 def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
@@ -131,7 +133,8 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
     async def connectors() -> list[Finding]:
         found: list[Finding] = []
         for record in registry.connectors():
-            found += await check_connector(registry, record, repair)
+            with fresh_deadline():
+                found += await check_connector(registry, record, repair)
         return found
 
     findings += run_async(connectors())

@@ -21,6 +21,7 @@ from helpers.terminal import Terminal
 
 PASSWORD = "mock-erp-secret"
 Invoke = Callable[..., Result]
+ADD_M = [sys.executable, "-m", "host.cli", "connections", "add", "acme", "--connector", "m"]
 
 
 @pytest.fixture
@@ -61,8 +62,10 @@ def test_a_password_piped_on_stdin_is_never_in_the_process_list(
         timeout=60,
     )
     process = subprocess.Popen(
-        [*erpsync, "connections", "add", "acme", "--connector", "mock-erp", "--no-input"]
-        + ["--config", "username=demo", "--config", "password=-"],
+        [
+            *[*erpsync, "connections", "add", "acme", "--connector", "mock-erp", "--no-input"],
+            *["--config", "username=demo", "--config", "password=-"],
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -187,9 +190,9 @@ def test_apps_check_reads_the_same_toml_file(invoke: Invoke, tmp_path: Path) -> 
     [
         (lambda d: d / "missing.toml", "--config-file", "no such file"),
         (lambda d: Path("/dev/zero"), "--config-file", "not a regular file"),
-        (lambda d: _write(d / "a.json", '{"password": "mock-erp-secret",}'), "--config-file", "is not JSON"),
-        (lambda d: _write(d / "a.toml", 'password = "mock-erp-secret'), "--config-file", "is not TOML"),
-        (lambda d: _write(d / "a.json", '["mock-erp-secret"]'), "--config-file", "must hold one JSON object"),
+        (lambda d: _write(d / "a.json", f'{{"pw": "{PASSWORD}",}}'), "--config-file", "not JSON"),
+        (lambda d: _write(d / "a.toml", f'password = "{PASSWORD}'), "--config-file", "not TOML"),
+        (lambda d: _write(d / "a.json", f'["{PASSWORD}"]'), "--config-file", "one JSON object"),
         (lambda d: _write(d / "big.json", " " * (1024 * 1024 + 1)), "--config-file", "larger than"),
         (lambda d: d / "missing", "@", "no such file"),
         (lambda d: Path("/dev/zero"), "@", "not a regular file"),
@@ -220,8 +223,7 @@ def _write(path: Path, text: str) -> Path:
 
 def test_stdin_on_a_terminal_is_a_hidden_prompt(mock_app: Invoke) -> None:
     term = Terminal(
-        [sys.executable, "-m", "host.cli", "connections", "add", "acme", "--connector", "m"]
-        + ["--config", "username=demo", "--config", "password=-", "--description", "x"],
+        [*ADD_M, "--config", "username=demo", "--config", "password=-", "--description", "x"],
         dict(os.environ),
     )
     term.expect(r"password \(hidden\): ")
@@ -242,8 +244,7 @@ def test_stdin_on_a_terminal_is_a_hidden_prompt(mock_app: Invoke) -> None:
 
 def test_stdin_on_a_terminal_with_no_input_is_refused(mock_app: Invoke) -> None:
     term = Terminal(
-        [sys.executable, "-m", "host.cli", "connections", "add", "acme", "--connector", "m"]
-        + ["--config", "username=demo", "--config", "password=-", "--no-input"],
+        [*ADD_M, "--config", "username=demo", "--config", "password=-", "--no-input"],
         dict(os.environ),
     )
     term.expect("stdin is a terminal and --no-input forbids a prompt")

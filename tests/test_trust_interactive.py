@@ -149,7 +149,7 @@ def test_the_first_ctrl_c_aborts_cleanly_and_saves_nothing(
     """Today the first Ctrl-C at a prompt is swallowed (the prompt runs inside asyncio.run,
     whose handler only cancels the task); the command keeps waiting."""
     term = start(terminals, "connections", "add", "acme", "--connector", "mock-erp")
-    term.expect(r"\(server\) \[erp\.mock\.local\]: ")
+    term.expect(r"Server or file path .*\[erp\.mock\.local\]: ")  # the first prompt
     # A person types later than this: a SIGINT landing between input() writing its prompt
     # and starting to read is only seen after the read (a CPython race, not ours).
     time.sleep(0.5)

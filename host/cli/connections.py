@@ -52,7 +52,7 @@ def connections() -> None:
     \b
     Example:
         erpsync connections add acme --connector mock-erp \\
-            --config username=demo --config password=... --no-input
+            --config username=demo --config password=@erp-password.txt --no-input
     """
 
 

@@ -7,6 +7,7 @@ piped or redirected output never sees it.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -110,8 +111,7 @@ async def _spin(deadline: Any, label: str) -> None:
     await asyncio.sleep(SPINNER_DELAY)
     shown = False
     try:
-        for step in range(1_000_000_000):
-            frame = SPINNER_FRAMES[step % len(SPINNER_FRAMES)]
+        for frame in itertools.cycle(SPINNER_FRAMES):
             waiting = deadline.seconds - deadline.remaining()
             activity = deadline.activity or "connector"
             text = (

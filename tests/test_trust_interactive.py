@@ -227,3 +227,40 @@ def test_without_a_terminal_a_missing_connector_is_one_line(registered: Invoke) 
     result = registered("connections", "add", "acme", "--no-input")
     error = assert_one_line_error(result, 2)
     assert "missing option --connector (registered: mock-erp)" in error
+
+
+def test_a_bad_value_given_as_an_option_is_offered_for_change_not_thrown_away(
+    registered: Invoke, terminals: list[Terminal]
+) -> None:
+    """A bad --config value and a value for a label field: the first is offered for change
+    (suggested), the second dropped; everything else typed is kept."""
+    term = start(
+        terminals,
+        *["connections", "add", "acme", "--connector", "mock-erp", "--description", "d"],
+        *["--config", "username=demo", "--config", f"password={PASSWORD}"],
+        *["--config", "company=many", "--config", "note=hello"],
+    )
+    term.expect(r"\(server\) \[erp\.mock\.local\]: ")
+    term.send("other.mock.local")
+    term.expect(r"\(decimal_separator\) \[\.\]: ")
+    term.send(",")
+    term.expect(r"\[y/N\]: ")
+    term.send("")
+    term.expect(r"company .* whole number")
+    term.expect(r"note: cannot be given a value; dropped")
+    term.expect(r"Change a value and try again\? \[Y/n\]: ")
+    term.send("")
+    term.expect(r"Field to change \[company\]: ")
+    term.send("")
+    term.expect(r"\(company\) \[1\]: ")
+    term.send("3")
+    term.expect(r"tested and saved")
+    assert term.finish() == 0
+    (row,) = saved(registered)
+    config = row["config"]
+    assert isinstance(config, dict)
+    assert (config["server"], config["company"], config["decimal_separator"]) == (
+        "other.mock.local",
+        3,
+        ",",
+    )

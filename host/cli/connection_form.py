@@ -196,6 +196,8 @@ def settle(
         if not report.ok:
             if interactive:
                 show_report(report)
+                if _drop_unsettable(fields, values, report):
+                    continue
                 bad = [f.key for f in report.fields if f.errors]
                 if offer_change(
                     fields,
@@ -217,6 +219,18 @@ def settle(
             if offer_change(fields, values, lists, current, "Change a value and test again?"):
                 continue
         fail_test(tested, "test", message, as_json)
+
+
+def _drop_unsettable(fields: list[Field], values: dict[str, Any], report: ValidationReport) -> bool:
+    """Values no prompt can fix (for a label, a read-only or an unknown field) are dropped,
+    saying so; True when one was."""
+    settable = {f.key for f in fields if f.settable}
+    wrong = [f.key for f in report.fields if f.errors and f.key not in settable]
+    dropped = [k for k in [*wrong, *report.unknown_keys] if k in values]
+    for key in dropped:
+        del values[key]
+        click.echo(f"  {key}: cannot be given a value; dropped", err=True)
+    return bool(dropped)
 
 
 def fail_test(response: Response, step: str, message: str, as_json: bool) -> None:

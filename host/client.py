@@ -19,12 +19,17 @@ import httpx
 from host.connector import Actor, Field, Page, Response, Restriction, State
 from host.deadline import current as current_deadline
 from host.protocol import PROTOCOL_VERSION, is_supported_version
+from host.protocol.scrub import Scrubber, secret_values
 
 CONFIG_ERROR = "config_error"
 TRANSIENT = "transient"
 SYSTEM = "system"
 
 ConfigLookup = Callable[[str], Awaitable[Mapping[str, Any] | None]]
+SecretLookup = Callable[[str], Awaitable[Sequence[str]]]
+
+INFO_IDENTIFIERS = ("id", "protocol_version")
+"""Info values the admin side uses as identifiers: checked, not scrubbed."""
 
 
 class ConnectorClientError(Exception):
@@ -74,7 +79,13 @@ class CallFailed(ConnectorClientError):
 
 
 class ConnectorClient:
-    """Async client of one connector URL; use as `async with ConnectorClient(url) as c:`."""
+    """Async client of one connector URL; use as `async with ConnectorClient(url) as c:`.
+
+    It is the admin side's only path to a connector, so it is where connector texts are
+    scrubbed: every explanation, label, list text and error message it hands out has the
+    token and the secret values in play for the call masked or withheld (host.protocol.scrub),
+    whatever language the connector is written in.
+    """
 
     def __init__(
         self,
@@ -89,12 +100,21 @@ class ConnectorClient:
         backoff: float = 0.25,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         ca_bundle: str | None = None,
+        secrets: Sequence[str] = (),
+        secret_lookup: SecretLookup | None = None,
     ) -> None:
         """`retries` re-tries transient failures of idempotent calls with doubling backoff;
-        `ca_bundle` trusts a private CA (verification itself is never switched off)."""
+        `ca_bundle` trusts a private CA (verification itself is never switched off).
+        `secrets` are scrubbed from every answer besides the token; `secret_lookup(guid)`
+        gives the secret values of a saved connection, scrubbed from answers about it."""
         self.url = url.rstrip("/")
         self.label = label or self.url
         self._config_lookup = config_lookup
+        self._secret_lookup = secret_lookup
+        self._base = Scrubber([token, *secrets])
+        self._secret_keys: list[str] | None = None  # declared by config_fields(), once asked
+        self._guid_secrets: dict[str, list[str]] = {}
+        self._seen: set[str] = set()
         self._retries = max(0, retries)
         self._backoff = backoff
         self._max_bytes = max_response_bytes
@@ -132,6 +152,36 @@ class ConnectorClient:
         guid: str | None = None,
         idempotent: bool = True,
         what: str = "",
+        config: Mapping[str, Any] | None = None,
+    ) -> tuple[Response, Any, Scrubber]:
+        """(scrubbed envelope, raw payload, the call's scrubber for the payload's texts); a
+        ConnectorClientError raised has its message scrubbed too."""
+        scrubber = await self._scrubber(guid, config)
+        try:
+            response, data = await self._unscrubbed(
+                method,
+                path,
+                json=json,
+                params=params,
+                guid=guid,
+                idempotent=idempotent,
+                what=what,
+            )
+        except ConnectorClientError as exc:
+            exc.args = (self._scrub_message(str(exc), scrubber, what or "the call"),)
+            raise
+        return scrubber.response(response, what or "the call"), data, scrubber
+
+    async def _unscrubbed(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        guid: str | None,
+        idempotent: bool,
+        what: str = "",
     ) -> tuple[Response, Any]:
         response, data = await self._send(
             method, path, json=json, params=params, idempotent=idempotent, what=what
@@ -156,6 +206,46 @@ class ConnectorClient:
                         method, path, json=json, params=params, idempotent=idempotent, what=what
                     )
         return response, data
+
+    # --- scrubbing ---------------------------------------------------------------------
+
+    def secrets_of(self, config: Mapping[str, Any]) -> list[str]:
+        """The secret values of a config: its password fields as the connector declared them
+        (once config_fields() was asked), else the keys whose names say secret."""
+        return secret_values(config, self._secret_keys)
+
+    def scrubber(self) -> Scrubber:
+        """The token, the given secrets and every secret value this client has sent so far:
+        for a report that gathers texts from many calls (the conformance suite)."""
+        return self._base.plus(self._seen)
+
+    async def _scrubber(self, guid: str | None, config: Mapping[str, Any] | None) -> Scrubber:
+        extra: list[str] = []
+        if config is not None:
+            extra += self.secrets_of(config)
+        if guid is not None:
+            if guid not in self._guid_secrets and self._secret_lookup is not None:
+                self._guid_secrets[guid] = list(await self._secret_lookup(guid))
+            extra += self._guid_secrets.get(guid, [])
+        self._seen.update(extra)
+        return self._base.plus(extra)
+
+    def _scrub_message(self, text: str, scrubber: Scrubber, what: str) -> str:
+        """A message of ours: the label (the admin's name and URL) stays, the rest, which
+        may quote the connector, is scrubbed."""
+        prefix = f"{self.label}: "
+        rest = text.removeprefix(prefix)
+        return (
+            prefix + scrubber.text(rest, operation=what)
+            if rest != text
+            else (scrubber.text(text, operation=f"{prefix}{what}"))
+        )
+
+    def _remember(self, guid: str, config: Mapping[str, Any]) -> None:
+        """The config just sent for `guid`: its secrets, and those it had before, are
+        scrubbed from later answers about it."""
+        before = self._guid_secrets.get(guid, [])
+        self._guid_secrets[guid] = sorted({*before, *self.secrets_of(config)})
 
     async def _send(
         self,
@@ -291,20 +381,31 @@ class ConnectorClient:
         )
 
     async def _data(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        response, data = await self._request(method, path, what=what, **kwargs)
+        data, _ = await self._scrubbed_data(method, path, what, **kwargs)
+        return data
+
+    async def _scrubbed_data(
+        self, method: str, path: str, what: str, **kwargs: Any
+    ) -> tuple[Any, Scrubber]:
+        """The payload of a successful call and the call's scrubber for its texts."""
+        response, data, scrubber = await self._request(method, path, what=what, **kwargs)
         if not response.ok:
             explanation = response.user_explanation or response.error_code
             raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
-        return data
+        return data, scrubber
 
-    def _shape_error(self, what: str, exc: Exception) -> ProtocolError:
-        return ProtocolError(f"{self.label}: {what} answer has the wrong shape ({exc})")
+    def _shape_error(
+        self, what: str, exc: Exception, scrubber: Scrubber | None = None
+    ) -> ProtocolError:
+        text = f"{self.label}: {what} answer has the wrong shape ({exc})"
+        return ProtocolError(self._scrub_message(text, scrubber or self.scrubber(), what))
 
-    def _fields(self, data: Any, what: str) -> list[Field]:
+    def _fields(self, data: Any, what: str, scrubber: Scrubber | None = None) -> list[Field]:
+        scrubber = scrubber or self.scrubber()
         try:
-            return [Field.from_dict(item) for item in data]
+            return [scrubber.field(Field.from_dict(item)) for item in data]
         except (TypeError, KeyError, ValueError) as exc:
-            raise self._shape_error(what, exc) from exc
+            raise self._shape_error(what, exc, scrubber) from exc
 
     def _actors(self, data: Any, what: str) -> list[Actor]:
         try:
@@ -320,34 +421,52 @@ class ConnectorClient:
     # --- the contract ------------------------------------------------------------------
 
     async def info(self) -> dict[str, Any]:
-        data = await self._data("GET", "/info", "info")
+        """The connector's info; its texts (name, vendor, description ...) scrubbed."""
+        data, scrubber = await self._scrubbed_data("GET", "/info", "info")
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):
             raise self._shape_error("info", TypeError("expected an object with an id"))
         version = data.get("protocol_version")
         if not is_supported_version(version):
             raise ProtocolError(
-                f"{self.label}: speaks protocol version {version!r}; this host speaks "
-                f"{PROTOCOL_VERSION}. Upgrade erpsync-host or use a matching connector."
+                self._scrub_message(
+                    f"{self.label}: speaks protocol version {version!r}; this host speaks "
+                    f"{PROTOCOL_VERSION}. Upgrade erpsync-host or use a matching connector.",
+                    scrubber,
+                    "info",
+                )
             )
-        return data
+        scrubbed: dict[str, Any] = scrubber.data(data, keep=INFO_IDENTIFIERS)
+        return scrubbed
 
     async def config_fields(self) -> list[Field]:
-        return self._fields(await self._data("GET", "/config-fields", "config fields"), "fields")
+        """The config fields; their password keys are remembered as the secrets of a config."""
+        data, scrubber = await self._scrubbed_data("GET", "/config-fields", "config fields")
+        fields = self._fields(data, "fields", scrubber)
+        self._secret_keys = [f.key for f in fields if f.is_secret]
+        return fields
 
     async def test_config(self, config: Mapping[str, Any]) -> Response:
-        response, _ = await self._request(
-            "POST", "/config/test", json={"config": dict(config)}, what="test config"
+        response, _, _ = await self._request(
+            "POST", "/config/test", json={"config": dict(config)}, what="test config", config=config
         )
         return response
 
     async def save_connection(self, guid: str, config: Mapping[str, Any]) -> Response:
-        response, _ = await self._request(
-            "PUT", f"/connections/{guid}", json={"config": dict(config)}, what="save connection"
-        )
+        try:
+            response, _, _ = await self._request(
+                "PUT",
+                f"/connections/{guid}",
+                json={"config": dict(config)},
+                what="save connection",
+                guid=guid,
+                config=config,
+            )
+        finally:
+            self._remember(guid, config)
         return response
 
     async def test_connection(self, guid: str) -> Response:
-        response, _ = await self._request(
+        response, _, _ = await self._request(
             "POST", f"/connections/{guid}/test", guid=guid, what="test connection"
         )
         return response
@@ -358,8 +477,8 @@ class ConnectorClient:
         return self._strings(data, "held connections")
 
     async def delete_connection(self, guid: str) -> Response:
-        response, _ = await self._request(
-            "DELETE", f"/connections/{guid}", what="delete connection"
+        response, _, _ = await self._request(
+            "DELETE", f"/connections/{guid}", what="delete connection", guid=guid
         )
         return response
 
@@ -369,7 +488,8 @@ class ConnectorClient:
 
     async def actor_fields(self, guid: str, actor_type: str) -> list[Field]:
         path = f"/connections/{guid}/actor-types/{actor_type}/fields"
-        return self._fields(await self._data("GET", path, "actor fields", guid=guid), "fields")
+        data, scrubber = await self._scrubbed_data("GET", path, "actor fields", guid=guid)
+        return self._fields(data, "fields", scrubber)
 
     async def searchable_fields(self, guid: str, actor_type: str) -> list[str]:
         path = f"/connections/{guid}/actor-types/{actor_type}/searchable-fields"
@@ -453,11 +573,13 @@ class ConnectorClient:
     ) -> dict[str, str]:
         params = {"keys": list(keys)} if keys is not None else None
         path = f"/connections/{guid}/lists/{list_name}"
-        data = await self._data("GET", path, f"list {list_name}", params=params, guid=guid)
+        data, scrubber = await self._scrubbed_data(
+            "GET", path, f"list {list_name}", params=params, guid=guid
+        )
         try:
-            return {str(item["key"]): str(item["text"]) for item in data}
+            return {str(item["key"]): scrubber.value(str(item["text"])) for item in data}
         except (TypeError, KeyError) as exc:
-            raise self._shape_error(f"list {list_name}", exc) from exc
+            raise self._shape_error(f"list {list_name}", exc, scrubber) from exc
 
     async def changes_page(
         self,

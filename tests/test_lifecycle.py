@@ -60,7 +60,7 @@ def test_scripted_session_walks_the_whole_admin_flow(
         "mock-erp",
         *CONFIG,
         "--config",
-        "password=wrong",
+        "password=not-the-password",
         "--user",
         "alice",
         "--group",
@@ -94,6 +94,7 @@ def test_scripted_session_walks_the_whole_admin_flow(
     assert shown["config"]["password"] == "****"
     assert shown["last_test"]["state"] == "ok" and shown["active"] is False
 
+    s.run("mapping", "enable", "acme", "customer")  # activation needs sync settings
     s.run("connections", "activate", "acme")
     refused = s.run("connections", "edit", "acme", "--config", "company=2", "--no-input", expect=1)
     assert "deactivate it before changing config" in refused.stderr
@@ -146,7 +147,8 @@ def test_activation_lists_every_reason_it_refuses(
     assert "the last test failed: Login failed" in result.stderr
     assert "mandatory field missing: server" in result.stderr
     answer = json.loads(invoke("connections", "activate", "acme", "--json").stdout)
-    assert answer["activated"] is False and len(answer["reasons"]) == 2
+    assert answer["activated"] is False and len(answer["reasons"]) == 3
+    assert "no actor type enabled for sync" in answer["reasons"][2]
     assert registry.connection("acme").active is False
 
 

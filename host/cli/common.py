@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from host.cli.errors import CliError
+from host.cli.errors import CliError, safe
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -58,7 +58,28 @@ def open_registry(db_path: str | None) -> Registry:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """JSON for scripts; non-ASCII text stays readable, but no character that could drive
+    a terminal (DEL, C1 controls, format characters, which json.dumps leaves raw) is raw."""
+    click.echo(json_text(data))
+
+
+def json_text(data: Any) -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return "".join(_json_escape(ch) for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    """A raw character of json.dumps output as it may be printed; outside strings there are
+    only ASCII punctuation, spaces and newlines, so escaping the rest is still valid JSON."""
+    if ch == "\n" or ch.isprintable():
+        return ch
+    code = ord(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
@@ -76,13 +97,14 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> No
 
 
 def _cell(value: Any) -> str:
+    """A table cell: one printable, bounded line (see host.cli.errors.safe)."""
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value) or "-"
-    return str(value).replace("\n", " ")
+        return safe(",".join(str(v) for v in value)) or "-"
+    return safe(value)
 
 
 def run_async(coro: Coroutine[Any, Any, T], *, spinner: bool = True) -> T:
@@ -129,18 +151,24 @@ def make_client(
     label: str | None = None,
     timeout: float = 15.0,
     ca_bundle: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> ConnectorClient:
-    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI."""
+    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI.
+
+    `secrets` (besides the token and a saved connection's own) are scrubbed from answers."""
     import httpx
 
     from host.client import ConnectorClient
 
-    lookup = None
+    lookup = secret_lookup = None
     if registry is not None:
         reg = registry
 
         async def lookup(guid: str) -> Mapping[str, Any] | None:
             return reg.connection_config(guid)
+
+        async def secret_lookup(guid: str) -> list[str]:
+            return reg.connection_secrets(guid)
 
     if url.startswith("app:"):
         from host.apps import load_apps
@@ -159,26 +187,35 @@ def make_client(
             f"http://app/connectors/{connector_id}",
             transport=httpx.ASGITransport(app=app),
             config_lookup=lookup,
+            secret_lookup=secret_lookup,
             label=label or url,
             timeout=timeout,
+            secrets=secrets,
         )
     return ConnectorClient(
         url,
         token=token,
         config_lookup=lookup,
+        secret_lookup=secret_lookup,
         label=label or url,
         timeout=timeout,
         ca_bundle=ca_bundle,
+        secrets=secrets,
     )
 
 
-def client_for_connector(registry: Registry, record: ConnectorRecord) -> ConnectorClient:
+def client_for_connector(
+    registry: Registry, record: ConnectorRecord, secrets: Sequence[str] = ()
+) -> ConnectorClient:
+    """A client for a registered connector; `secrets` are scrubbed from its answers (the
+    secret values of a config about to be sent, when its fields are known here)."""
     return make_client(
         record.url,
         token=registry.connector_token(record.name),
         registry=registry,
         label=f"connector {record.name!r} ({record.url})",
         ca_bundle=record.ca_bundle,
+        secrets=secrets,
     )
 
 

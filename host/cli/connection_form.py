@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from host.cli.common import emit_json, print_table
-from host.cli.errors import EXIT_ABORTED, EXIT_CONNECTOR_REFUSED, CliError
+from host.cli.errors import EXIT_ABORTED, EXIT_CONNECTOR_REFUSED, CliError, safe
 
 if TYPE_CHECKING:
     from host.connector import Field, Response
@@ -34,13 +34,31 @@ def aborting() -> Iterator[None]:
         raise click.exceptions.Exit(EXIT_ABORTED) from None
 
 
+class _Choice(click.Choice):
+    """A choice among connector keys: a wrong answer's message is escaped and cut."""
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        return safe(super().get_invalid_choice_message(value, ctx), 1000)
+
+
+def _ask(label: str, default: Any = None, **kwargs: Any) -> Any:
+    """A prompt on stderr whose default (a connector's or a stored value) is shown escaped."""
+    if default is not None and default != "":
+        label = f"{label} [{safe(default)}]"
+    return click.prompt(label, default=default, show_default=False, err=True, **kwargs)
+
+
 def _label(item: Field) -> str:
-    return f"{item.display_name} ({item.key})"
+    """A prompt names the field by the connector's label and key, escaped and cut."""
+    return f"{safe(item.display_name)} ({safe(item.key)})"
 
 
 def show_text(item: Field) -> None:
     """A label field is text of the form (a hint, a heading): shown, never asked."""
-    click.echo(item.display_name + (f": {item.description}" if item.description else ""), err=True)
+    text = safe(item.display_name) + (
+        f": {safe(item.description, 500)}" if item.description else ""
+    )
+    click.echo(text, err=True)
 
 
 def field_errors(item: Field, value: Any, lists: Lists) -> list[str]:
@@ -60,7 +78,7 @@ def ask_field(item: Field, values: dict[str, Any], lists: Lists, stored: Any = N
     from host.protocol.values import default_value
 
     if item.description:
-        click.echo(f"{item.display_name}: {item.description}", err=True)
+        click.echo(f"{safe(item.display_name)}: {safe(item.description, 500)}", err=True)
     default = stored if stored is not None else default_value(item)
     label = _label(item)
     while True:
@@ -73,23 +91,17 @@ def ask_field(item: Field, values: dict[str, Any], lists: Lists, stored: Any = N
                 values.pop(item.key, None)  # the stored secret is merged in later
                 return
             if not answer and item.access is Access.MANDATORY:
-                click.echo(f"  {item.key} is mandatory: type it (Ctrl-C aborts)", err=True)
+                click.echo(f"  {safe(item.key)} is mandatory: type it (Ctrl-C aborts)", err=True)
                 continue
         elif item.type is FieldType.LIST and item.list_name in lists:
             choices = lists[item.list_name]
             for key, text in choices.items():
-                click.echo(f"  {key}: {text}", err=True)
-            answer = click.prompt(
-                label,
-                type=click.Choice(list(choices)),
-                default=default,
-                show_choices=False,
-                err=True,
-            )
+                click.echo(f"  {safe(key)}: {safe(text)}", err=True)
+            answer = _ask(label, default, type=_Choice(list(choices)), show_choices=False)
         elif item.type is FieldType.CHECKBOX:
             answer = click.confirm(label, default=bool(default), err=True)
         elif default is not None:
-            answer = click.prompt(label, default=str(default), show_default=True, err=True)
+            answer = _ask(label, str(default))
         elif item.access is Access.MANDATORY:
             answer = click.prompt(label, err=True)  # asks again until something is typed
         else:
@@ -98,7 +110,7 @@ def ask_field(item: Field, values: dict[str, Any], lists: Lists, stored: Any = N
         if not errors:
             values[item.key] = answer
             return
-        click.echo(f"  {item.key}: {'; '.join(errors)}", err=True)
+        click.echo(f"  {safe(item.key)}: {safe('; '.join(errors), 1000)}", err=True)
 
 
 def prompt_missing(
@@ -138,15 +150,10 @@ def offer_change(
     for item in settable:
         value = merged.get(item.key)
         shown = MASK if item.is_secret and value not in (None, "") else value
-        click.echo(
-            f"  {item.key}: {item.display_name} = {'' if shown is None else shown}", err=True
-        )
-    key = click.prompt(
-        "Field to change",
-        type=click.Choice([f.key for f in settable]),
-        default=suggested,
-        show_choices=False,
-        err=True,
+        shown = "" if shown is None else shown
+        click.echo(f"  {safe(item.key)}: {safe(item.display_name)} = {safe(shown)}", err=True)
+    key = _ask(
+        "Field to change", suggested, type=_Choice([f.key for f in settable]), show_choices=False
     )
     item = next(f for f in settable if f.key == key)
     ask_field(item, values, lists, (current or {}).get(key))
@@ -215,7 +222,7 @@ def settle(
             return config, tested
         message = f"connection test failed, nothing was saved: {explain(tested)}"
         if interactive:
-            click.echo(message, err=True)
+            click.echo(safe(message, 1000), err=True)
             if offer_change(fields, values, lists, current, "Change a value and test again?"):
                 continue
         fail_test(tested, "test", message, as_json)
@@ -229,7 +236,7 @@ def _drop_unsettable(fields: list[Field], values: dict[str, Any], report: Valida
     dropped = [k for k in [*wrong, *report.unknown_keys] if k in values]
     for key in dropped:
         del values[key]
-        click.echo(f"  {key}: cannot be given a value; dropped", err=True)
+        click.echo(f"  {safe(key)}: cannot be given a value; dropped", err=True)
     return bool(dropped)
 
 
@@ -259,15 +266,14 @@ def ask_connector(registry: Registry) -> str:
             "no connector is registered; register one first: erpsync connectors add NAME URL"
         )
     for record in records:
-        click.echo(f"  {record.name}: {record.url}", err=True)
+        click.echo(f"  {safe(record.name)}: {safe(record.url)}", err=True)
     names = [r.name for r in records]
     return str(
-        click.prompt(
+        _ask(
             "Connector",
-            type=click.Choice(names),
-            default=names[0] if len(names) == 1 else None,
+            names[0] if len(names) == 1 else None,
+            type=_Choice(names),
             show_choices=False,
-            err=True,
         )
     )
 
@@ -295,7 +301,7 @@ def ask_scope(registry: Registry) -> tuple[str, tuple[str, ...], tuple[str, ...]
 
 
 def _pick(what: str, existing: list[str]) -> tuple[str, ...]:
-    click.echo(f"  {what.lower()}: {', '.join(existing)}", err=True)
+    click.echo(f"  {what.lower()}: {safe(', '.join(existing), 1000)}", err=True)
     while True:
         answer = click.prompt(
             f"{what} (comma-separated, empty for none)", default="", show_default=False, err=True
@@ -304,7 +310,8 @@ def _pick(what: str, existing: list[str]) -> tuple[str, ...]:
         unknown = [n for n in names if n not in existing]
         if not unknown:
             return names
-        click.echo(f"  no {what.lower()[:-1]} named {', '.join(map(repr, unknown))}", err=True)
+        named = safe(", ".join(map(repr, unknown)))
+        click.echo(f"  no {what.lower()[:-1]} named {named}", err=True)
 
 
 def ask_description() -> str:

@@ -35,6 +35,7 @@ from host.cli.errors import (
     EXIT_USAGE,
     CliError,
     client_exit_code,
+    safe,
 )
 from host.cli.users import check_name
 
@@ -183,13 +184,26 @@ def load_form(
     return run_async(run())
 
 
+def secrets_in_play(fields: list[Field], *configs: Mapping[str, Any] | None) -> list[str]:
+    """The secret values of these configs, by the fields the connector declared: each call
+    is made by a new client, which must know them to scrub the connector's answers."""
+    from host.protocol.scrub import secret_values
+
+    keys = [f.key for f in fields if f.is_secret]
+    return [value for config in configs if config for value in secret_values(config, keys)]
+
+
 def config_tester(
-    registry: Registry, connector: ConnectorRecord
+    registry: Registry,
+    connector: ConnectorRecord,
+    fields: list[Field],
+    current: Mapping[str, Any] | None = None,
 ) -> Callable[[Mapping[str, Any]], Response]:
-    """The connector's config test, one call per try (prompts run between tries)."""
+    """The connector's config test, one call per try (prompts run between tries); its answer
+    is scrubbed of the secrets tried and of those stored (`current`, when editing)."""
 
     def test(config: Mapping[str, Any]) -> Response:
-        client = client_for_connector(registry, connector)
+        client = client_for_connector(registry, connector, secrets_in_play(fields, config, current))
 
         async def run() -> Response:
             async with client:
@@ -289,13 +303,14 @@ def add_connection(
             values,
             interactive=interactive,
             as_json=as_json,
-            test=config_tester(registry, connector),
+            test=config_tester(registry, connector, fields),
         )
-    client = client_for_connector(registry, connector)
+    client = client_for_connector(registry, connector, secrets_in_play(fields, config))
     guid = str(uuid.uuid4())
 
     async def run() -> tuple[ConnectionRecord, str | None]:
         async with client:
+            registry.journal_guid(guid, connector)  # committed first: doctor may clean it up
             try:
                 checked, cache, warning = await save_and_check(client, guid, config, as_json)
                 with registry.transaction():
@@ -319,12 +334,12 @@ def add_connection(
 
     record, warning = run_async(run())
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {safe(warning, 1000)}", err=True)
     if as_json:
         emit_json({"saved": True, "connection": record.to_dict()})
         return
     message = record.last_test_message or "ok"
-    click.echo(f"Connection {name!r} tested and saved: {message}")
+    click.echo(f"Connection {name!r} tested and saved: {safe(message)}")
 
 
 async def _forget_quietly(client: ConnectorClient, guid: str) -> None:
@@ -391,26 +406,30 @@ def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
         return
     test = data["last_test"]
     for label, value in [
-        ("name", record.name),
-        ("guid", record.guid),
-        ("connector", record.connector),
-        ("scope", _scope_text(data)),
+        ("name", safe(record.name)),
+        ("guid", safe(record.guid)),
+        ("connector", safe(record.connector)),
+        ("scope", safe(_scope_text(data))),
         ("active", "yes" if record.active else "no"),
-        ("description", record.description or "-"),
-        ("last test", f"{test['state'] or 'never'} {test['at'] or ''} {test['message'] or ''}"),
+        ("description", safe(record.description) or "-"),
+        (
+            "last test",
+            f"{safe(test['state'] or 'never')} {safe(test['at'] or '')} "
+            f"{safe(test['message'] or '')}",
+        ),
     ]:
         click.echo(f"{label + ':':13}{value}".rstrip())
     click.echo("config:")
     for key, value in data["config"].items():
-        click.echo(f"  {key} = {value}")
+        click.echo(f"  {safe(key)} = {safe(value)}")
     if data["actor_types"]:
         click.echo("actor types:")
         for actor_type, info in data["actor_types"].items():
-            keys = [f["key"] for f in info["fields"]]
+            keys = [str(f["key"]) for f in info["fields"]]
             click.echo(
-                f"  {actor_type}: {len(keys)} fields ({', '.join(keys[:8])}"
+                f"  {safe(actor_type)}: {len(keys)} fields ({safe(', '.join(keys[:8]))}"
                 f"{' ...' if len(keys) > 8 else ''}); searchable: "
-                f"{', '.join(info['searchable']) or '-'}"
+                f"{safe(', '.join(map(str, info['searchable']))) or '-'}"
             )
     else:
         click.echo("actor types: (none cached)")
@@ -467,8 +486,8 @@ def test_connection(
     elif not failed:
         outcome = results[0]
         click.echo(
-            f"Connection {outcome['name']!r}: {outcome['state']}"
-            + (f": {outcome['message']}" if outcome["message"] else "")
+            f"Connection {outcome['name']!r}: {safe(outcome['state'])}"
+            + (f": {safe(outcome['message'])}" if outcome["message"] else "")
         )
     if failed:
         # Unreachable first (a retry may help), then protocol/token/TLS trouble, then refusals.
@@ -613,7 +632,7 @@ def edit_connection(
     warning = None
     if wants_config:
         connector = registry.connector(record.connector)
-        current = registry.connection_config(record.guid) or {}
+        current = registry.connection_config(record.guid, without_lost=True) or {}
         interactive = _interactive(no_input)
         with aborting():
             values: dict[str, Any] = read_config_input(config_pairs, config_file, no_input=no_input)
@@ -626,10 +645,10 @@ def edit_connection(
                 values,
                 interactive=interactive,
                 as_json=as_json,
-                test=config_tester(registry, connector),
+                test=config_tester(registry, connector, fields, current),
                 current=current,
             )
-        client = client_for_connector(registry, connector)
+        client = client_for_connector(registry, connector, secrets_in_play(fields, config, current))
 
         async def run() -> Any:
             async with client:
@@ -665,13 +684,13 @@ def edit_connection(
             _restore_connector_copy(registry, record)
         raise
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {safe(warning, 1000)}", err=True)
     if as_json:
         emit_json({"saved": True, "connection": updated.to_dict()})
         return
     click.echo(
         f"Connection {updated.name!r} updated"
-        + (f" and tested: {updated.last_test_message or 'ok'}" if wants_config else "")
+        + (f" and tested: {safe(updated.last_test_message or 'ok')}" if wants_config else "")
     )
 
 
@@ -685,7 +704,7 @@ def _snapshot(registry: Registry, record: ConnectionRecord) -> tuple[Any, ...]:
     data = fresh.to_dict()
     data.pop("last_test")  # a test recorded meanwhile changes nothing an edit relies on
     data.pop("updated_at")
-    return data, registry.connection_config(record.guid)
+    return data, registry.connection_config(record.guid, without_lost=True)
 
 
 def _restore_connector_copy(registry: Registry, record: ConnectionRecord) -> None:
@@ -722,6 +741,9 @@ def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     registry = open_registry(db_path)
     record = registry.connection(name)
     reasons, code = _activation_blockers(registry, record)
+    from host.sync.settings import activation_reasons  # sync settings must be configured
+
+    reasons += activation_reasons(registry, record.guid)
     if not reasons and not record.active:
         registry.set_active(record.guid, True)
     if as_json:
@@ -816,10 +838,10 @@ def remove_connection(name: str, yes: bool, no_input: bool, db_path: str | None)
         response = run_async(run())
         if not response.ok and response.error_code != "unknown_connection":
             click.echo(
-                f"warning: the connector answered: {explain(response)}; removed here anyway",
+                f"warning: the connector answered: {safe(explain(response))}; removed here anyway",
                 err=True,
             )
     except ConnectorClientError as exc:
-        click.echo(f"warning: {exc}; removed here anyway", err=True)
+        click.echo(f"warning: {safe(exc, 1000)}; removed here anyway", err=True)
     registry.remove_connection(record.guid)
     click.echo(f"Connection {name!r} removed")

@@ -73,7 +73,8 @@ def demo(keep: bool) -> None:
 
     Lists the apps, starts the mock connector server on a free loopback port, registers it,
     shows a connection with a wrong password being refused and nothing saved, adds, tests and
-    activates the right one, shows it with the actor types it cached, lists everything, and
+    enables customer sync and activates the right one, shows it with the actor types it cached,
+    lists everything, imports the customers into the CRM store, shows one synced record, and
     stops the server.
 
     \b
@@ -104,7 +105,9 @@ def demo(keep: bool) -> None:
         ]
         click.echo("# a wrong password: the connector's test fails and nothing is saved")
         _run(
-            ["connections", "add", "acme-wrong", *base, "--config", "password=wrong"], env, expect=3
+            ["connections", "add", "acme-wrong", *base, "--config", "password=not-the-password"],
+            env,
+            expect=3,
         )
         _run(
             [
@@ -120,10 +123,17 @@ def demo(keep: bool) -> None:
             env,
         )
         _run(["connections", "test", "acme"], env)
+        click.echo("# sync settings first: customers sync to CRM companies (fields mapped by name)")
+        _run(["mapping", "enable", "acme", "customer"], env)
         _run(["connections", "activate", "acme"], env)
         _run(["connections", "show", "acme"], env)
         _run(["connectors", "list"], env)
         _run(["connections", "list"], env)
+        click.echo("# import the ERP's customers into the CRM, then one synced record")
+        _run(["import", "run", "acme", "customer", "--all"], env)
+        _run(["crm", "list", "company", "--limit", "5"], env)
+        _run(["crm", "show", "company", "1", "--erp-tab"], env)
+        _run(["sync", "status"], env)
     finally:
         if server is not None:
             server.terminate()

@@ -37,6 +37,7 @@ from host.connector import (
 )
 from host.protocol import PROTOCOL_VERSION
 from host.protocol import models as m
+from host.protocol.scrub import Scrubber, secret_values
 from host.protocol.validation import validate_config
 from host.server.store import ConnectionStore
 
@@ -536,7 +537,7 @@ async def _call(
         else:
             result = await run_in_threadpool(operation, *args)
         if isinstance(result, Response):
-            result = _scrubbed(result, _secret_values(operation, args))
+            result = _scrubber(operation, args).response(result, _name(operation))
             if shape is not _response:
                 return result, None
         data = shape(result)
@@ -550,15 +551,20 @@ async def _call(
             None,
         )
     except ConnectorError as exc:
-        return _scrubbed(exc.response, _secret_values(operation, args)), None
+        return _scrubber(operation, args).response(exc.response, _name(operation)), None
     except Exception as exc:
-        secrets = _secret_values(operation, args)
-        trace = _scrub("".join(traceback.format_exception(exc)), secrets)
-        log.error("connector operation %s failed:\n%s", getattr(operation, "__name__", "?"), trace)
+        scrubber = _scrubber(operation, args)
+        name = _name(operation)
+        trace = scrubber.text("".join(traceback.format_exception(exc)), operation=name)
+        log.error("connector operation %s failed:\n%s", name, trace)
         return (
             Response.error(
                 "The connector failed while answering; see tech_explanation.",
-                _scrub(f"{type(exc).__name__}: {exc}".splitlines()[0][:500], secrets),
+                scrubber.text(
+                    f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                    operation=name,
+                    error_code="connector_error",
+                ),
                 "connector_error",
             ),
             None,
@@ -568,11 +574,15 @@ async def _call(
     return Response.success(), data
 
 
-def _secret_values(operation: Callable[..., Any], args: tuple[Any, ...]) -> list[str]:
+def _name(operation: Callable[..., Any]) -> str:
+    return getattr(operation, "__name__", "?")
+
+
+def _scrubber(operation: Callable[..., Any], args: tuple[Any, ...]) -> Scrubber:
     """The password values in play for this call, so no answer or log line repeats them."""
     connector = getattr(operation, "__self__", None)
     if not isinstance(connector, Connector):
-        return []
+        return Scrubber()
     try:  # a connector answering garbage here must still get an error envelope, not a 500
         keys = [
             f.key for f in connector.get_config_fields() if isinstance(f, Field) and f.is_secret
@@ -583,30 +593,8 @@ def _secret_values(operation: Callable[..., Any], args: tuple[Any, ...]) -> list
     for arg in args:
         config = arg.config if isinstance(arg, Connection) else arg
         if isinstance(config, Mapping):
-            found += [str(config[k]) for k in keys if config.get(k) not in (None, "")]
-    return found
-
-
-MIN_SCRUBBED_LENGTH = 6
-"""Shorter values are left alone: scrubbing "wrong" or "1234" would garble ordinary words."""
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= MIN_SCRUBBED_LENGTH:
-            text = text.replace(secret, "****")
-    return text
-
-
-def _scrubbed(response: Response, secrets: list[str]) -> Response:
-    if not secrets:
-        return response
-    return Response(
-        response.state,
-        _scrub(response.user_explanation, secrets),
-        _scrub(response.tech_explanation, secrets),
-        response.error_code,
-    )
+            found += secret_values(config, keys)
+    return Scrubber(found)
 
 
 def _response(result: Any) -> Response:

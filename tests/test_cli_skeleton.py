@@ -377,6 +377,7 @@ def test_demo_runs_the_whole_flow(invoke: Invoke) -> None:
     assert "Login to erp.mock.local failed" in out
     assert "mock server stopped" in out
     assert MOCK_PASSWORD not in result.output
+    assert "--config password=@erp-password.txt" in out  # from a file, never inline
 
 
 def _all_commands() -> list[tuple[str, ...]]:

@@ -13,6 +13,7 @@ EXIT_USAGE = 2
 EXIT_CONNECTOR_REFUSED = 3
 EXIT_UNREACHABLE = 4
 EXIT_PROTOCOL = 5
+EXIT_ABORTED = 130
 
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -23,6 +24,7 @@ EXIT_CODES = {
     "busy (HTTP 502-504)",
     EXIT_PROTOCOL: "the connector answered but not in protocol v1, refused the token, or its "
     "TLS certificate does not verify",
+    EXIT_ABORTED: "aborted at a prompt (Ctrl-C or end of input); nothing was saved",
 }
 
 

@@ -88,6 +88,12 @@ class WebContext:
             return self._apps
 
 
+def page_context(request: Request, tab: str) -> dict[str, Any]:
+    """What every signed-in page's layout (admin.html) needs."""
+    session = request.state.session
+    return {"session": session, "csrf_token": session.csrf_token, "tab": tab}
+
+
 def make_environment() -> Any:
     """Jinja2 with autoescape on for every template; `shown` is host.text.safe, the same
     one-line, bounded text the CLI prints."""
@@ -108,7 +114,7 @@ def make_environment() -> Any:
 
 def create_app(settings: WebSettings | None = None) -> Any:
     """The web admin as an ASGI app."""
-    from host.web import auth, sync
+    from host.web import auth, people, sync
     from host.web.security import HostCheck, SecurityHeaders
 
     settings = settings or WebSettings()
@@ -123,6 +129,7 @@ def create_app(settings: WebSettings | None = None) -> Any:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(auth.router)
     app.include_router(sync.router)
+    app.include_router(people.router)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> RedirectResponse:

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from host.protocol.scrub import Scrubber
 from host.text import safe
+from host.web.app import page_context
 
 if TYPE_CHECKING:
     from host.apps import LoadedApps
@@ -187,7 +188,7 @@ def sync_tab(request: Request) -> Response:
     return context.templates.TemplateResponse(
         request,
         "sync.html",
-        {**data, "session": request.state.session, "csrf_token": request.state.session.csrf_token},
+        {**data, **page_context(request, "sync")},
     )
 
 

@@ -7,6 +7,7 @@ server answers only to loopback names, which stops DNS rebinding); the session g
 
 from __future__ import annotations
 
+import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,27 @@ class WebContext:
         self._apps_lock = threading.Lock()
         self.scrubber_cache: ScrubberCache = {}
         """(sealed secrets, token) -> Scrubber, for the Sync tab's own check (host/web/sync.py)."""
+        self.tested_key = secrets.token_bytes(32)
+        """Signs the values of a passed connection test (host/web/tested.py); per process."""
+        self.jobs: dict[str, Any] = {}
+        """*Test all* runs by id (host/web/connections.py)."""
+        self._flashes: dict[str, Any] = {}
+
+    def flash(self, request: Request, outcome: Any) -> None:
+        """Keep what a dialog did for the next page this session shows (after its redirect)."""
+        if len(self._flashes) > 1000:
+            self._flashes.clear()
+        self._flashes[request.state.session.csrf_token] = outcome
+
+    def take_flash(self, request: Request) -> Any:
+        return self._flashes.pop(request.state.session.csrf_token, None)
+
+    def remember_job(self, job: Any, limit: int) -> None:
+        """Keep a *Test all* run; beyond `limit`, the oldest finished ones are forgotten."""
+        self.jobs[job.id] = job
+        finished = [k for k, j in self.jobs.items() if j.finished]
+        for key in finished[: max(0, len(self.jobs) - limit)]:
+            del self.jobs[key]
 
     def registry(self) -> Registry:
         registry: Registry | None = getattr(self._local, "registry", None)
@@ -114,7 +136,7 @@ def make_environment() -> Any:
 
 def create_app(settings: WebSettings | None = None) -> Any:
     """The web admin as an ASGI app."""
-    from host.web import auth, people, sync
+    from host.web import auth, connections, connectors, people, sync
     from host.web.security import HostCheck, SecurityHeaders
 
     settings = settings or WebSettings()
@@ -130,6 +152,8 @@ def create_app(settings: WebSettings | None = None) -> Any:
     app.include_router(auth.router)
     app.include_router(sync.router)
     app.include_router(people.router)
+    app.include_router(connections.router)
+    app.include_router(connectors.router)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> RedirectResponse:

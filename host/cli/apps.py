@@ -288,7 +288,7 @@ def _run_pip(verb: str, args: list[str]) -> None:
 
 def _resolve_target(target: str, token: str | None) -> str:
     """An http(s) URL stays a URL; `app:<id>` and a bare id run the installed app in-process."""
-    from host.cli.common import check_connector_url
+    from host.admin.connectors import check_url as check_connector_url
 
     if target.startswith(("http://", "https://")) or "://" in target:
         return check_connector_url(target)
@@ -391,7 +391,8 @@ def check_app(
         erpsync apps check http://127.0.0.1:8765/connectors/acme --token-file tok --json
         erpsync apps check acme --config-file acme.json --write --only changed_since
     """
-    from host.cli.common import make_client, run_async
+    from host.admin.clients import make_client
+    from host.cli.common import run_async
     from host.cli.connectors import read_token
     from host.cli.errors import EXIT_CONNECTOR_REFUSED
     from host.conformance import select_checks

@@ -56,7 +56,7 @@ class FieldView:
     always empty, `stored` says one is kept."""
 
     index: int
-    field: Field
+    decl: Field
     input: str  # text | password | number | checkbox | datetime | select | label | readonly
     value: Any = ""
     stored: bool = False
@@ -65,13 +65,13 @@ class FieldView:
 
     @property
     def name(self) -> str:
-        return CONFIG_PREFIX + self.field.key
+        return CONFIG_PREFIX + self.decl.key
 
     @property
     def mandatory(self) -> bool:
         from host.connector import Access
 
-        return self.field.access is Access.MANDATORY
+        return self.decl.access is Access.MANDATORY
 
 
 def _shown_value(item: Field, value: Any) -> Any:
@@ -90,7 +90,9 @@ def _shown_value(item: Field, value: Any) -> Any:
     return str(value)
 
 
-def field_views(form: Form, values: dict[str, Any] | None, stored_secrets: set[str]) -> list[FieldView]:
+def field_views(
+    form: Form, values: dict[str, Any] | None, stored_secrets: set[str]
+) -> list[FieldView]:
     """The connector's fields in rank order; `values` None means a new connection (the
     connector's defaults), else a connection's stored non-secret values."""
     from host.connector import Access, FieldType
@@ -377,8 +379,8 @@ async def save_connection(request: Request) -> Response:
                 view = TestView(
                     False,
                     "not_tested",
-                    "Nothing was saved: OK saves only values whose test passed. Test the "
-                    "ERP connection with the values now in the form, then press OK.",
+                    "OK saves only values whose test passed: test the ERP connection with "
+                    "the values now in the form, then press OK.",
                 )
                 return _render_test(request, view, ranked, status=422)
             check = await forms.check_config(registry, form, values, current)

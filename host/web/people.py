@@ -36,20 +36,10 @@ class Outcome:
 
 
 def checked_name(value: str, what: str) -> str:
-    """The one name rule (the CLI's; it moves to the admin core as host.admin.names), its
-    refusal as a NameRefused."""
-    import click
+    """The admin core's name rule (the CLI's `users`/`groups` apply the same one)."""
+    from host.admin.names import check_name
 
-    from host.cli.users import check_name
-
-    try:
-        return check_name(value, what)
-    except click.ClickException as exc:
-        raise NameRefused(exc.message) from exc
-
-
-class NameRefused(Exception):
-    """A user or group name the name rule refuses."""
+    return check_name(value, what)
 
 
 def people_data(registry: Registry) -> dict[str, Any]:
@@ -76,11 +66,12 @@ def _render(request: Request, outcome: Outcome | None = None) -> Response:
 def _change(request: Request, action: Callable[[Registry], str]) -> Response:
     """Run `action` on the registry; its answer (or the one-line reason it was refused) is
     the status line of the section sent back."""
-    from host.registry import RegistryError
+    from host.admin.errors import AdminError, admin_errors
 
     try:
-        outcome = Outcome(action(_context(request).registry()), True)
-    except (NameRefused, RegistryError) as exc:
+        with admin_errors():
+            outcome = Outcome(action(_context(request).registry()), True)
+    except AdminError as exc:
         outcome = Outcome(str(exc), False)
     return _render(request, outcome)
 

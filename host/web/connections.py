@@ -182,13 +182,41 @@ class Dialog:
     config_locked: bool = False
 
 
-async def _form_for(registry: Registry, connector: str) -> tuple[Form | None, str]:
-    """The connector's form, or why it cannot be drawn (one line, scrubbed by the core)."""
+FORM_TTL = 120.0
+"""Seconds a connector's form (fields and lists) drawn in a dialog is reused by its tests:
+a test then costs the connector one call (its config test), not four. The connector checks
+the values itself in that call, so a declaration changed meanwhile cannot let bad values in."""
+
+
+async def cached_form(context: WebContext, registry: Registry, connector: str) -> Form:
+    """The admin core's form of `connector`, reused for FORM_TTL seconds while the
+    connector's URL and CA bundle stay the same."""
     from host.admin import forms
+    from host.admin.errors import admin_errors
+
+    with admin_errors():
+        record = registry.connector(connector)
+    key = (record.name, record.url, record.ca_bundle or "")
+    now = time.monotonic()
+    found = context.forms.get(key)
+    if found is not None and now - found[0] < FORM_TTL:
+        form: Form = found[1]
+        return form
+    form = await forms.form(registry, record)
+    if len(context.forms) > 200:
+        context.forms.clear()
+    context.forms[key] = (now, form)
+    return form
+
+
+async def _form_for(
+    context: WebContext, registry: Registry, connector: str
+) -> tuple[Form | None, str]:
+    """The connector's form, or why it cannot be drawn (one line, scrubbed by the core)."""
     from host.admin.errors import AdminError
 
     try:
-        return await forms.form(registry, connector), ""
+        return await cached_form(context, registry, connector), ""
     except AdminError as exc:
         return None, str(exc)
 
@@ -209,7 +237,7 @@ async def new_connection(request: Request, connector: str = Query("", max_length
     names = [c.name for c in registry.connectors()]
     dialog = Dialog(names, connector if connector in names else (names[0] if names else ""))
     if dialog.connector:
-        form, dialog.fields_error = await _form_for(registry, dialog.connector)
+        form, dialog.fields_error = await _form_for(_context(request), registry, dialog.connector)
         if form is not None:
             dialog.fields = field_views(form, None, set())
     return _render_dialog(request, dialog)
@@ -236,7 +264,7 @@ async def edit_connection(request: Request, name: str = Query("", max_length=200
         groups=list(record.groups),
         config_locked=record.active,
     )
-    form, dialog.fields_error = await _form_for(registry, record.connector)
+    form, dialog.fields_error = await _form_for(_context(request), registry, record.connector)
     if form is not None:
         stored = registry.connection_config(record.guid, without_lost=True) or {}
         secret_keys = set(form.secret_keys)
@@ -250,7 +278,7 @@ async def edit_connection(request: Request, name: str = Query("", max_length=200
 async def config_fields(request: Request, connector: str = Query("", max_length=200)) -> Response:
     """The config inputs of another connector (the dialog's connector drop-down changed)."""
     context = _context(request)
-    form, error = await _form_for(context.registry(), connector)
+    form, error = await _form_for(context, context.registry(), connector)
     views = field_views(form, None, set()) if form is not None else []
     return context.templates.TemplateResponse(
         request, "_config_fields.html", {"fields": views, "fields_error": error}
@@ -274,17 +302,19 @@ async def _posted(request: Request) -> tuple[FormData, str | None, str]:
 
 
 async def _check(
-    registry: Registry, editing: str | None, connector: str, data: FormData
+    context: WebContext, editing: str | None, connector: str, data: FormData
 ) -> tuple[Form, dict[str, Any], dict[str, Any] | None, str]:
     """The form, the posted values, the stored config (editing) and the connector asked."""
-    from host.admin import connections, forms
+    from host.admin import connections
+
+    registry = context.registry()
 
     current = None
     if editing is not None:
         record = connections.get(registry, editing)
         connector = record.connector
         current = registry.connection_config(record.guid, without_lost=True) or {}
-    form = await forms.form(registry, connector)
+    form = await cached_form(context, registry, connector)
     return form, posted_values(form, data, editing is not None), current, connector
 
 
@@ -316,7 +346,7 @@ async def test_connection_values(request: Request) -> Response:
     data, editing, connector = await _posted(request)
     ranked: list[Field] = []
     try:
-        form, values, current, connector = await _check(registry, editing, connector, data)
+        form, values, current, connector = await _check(context, editing, connector, data)
         ranked = form.ranked
         check = await forms.check_config(registry, form, values, current)
     except AdminError as exc:
@@ -368,7 +398,7 @@ async def save_connection(request: Request) -> Response:
             name = connections.check_new(registry, name, scope=scope, users=users, groups=groups)
         check = None
         if not locked:
-            form, values, current, connector = await _check(registry, editing, connector, data)
+            form, values, current, connector = await _check(context, editing, connector, data)
             ranked = form.ranked
             report = forms.validate(form, values, current)
             signed = tested.canonical(connector, editing, report.values())

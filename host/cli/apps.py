@@ -297,20 +297,19 @@ def _resolve_target(target: str, token: str | None) -> str:
 def _read_config(pairs: tuple[str, ...], config_file: str | None) -> dict[str, Any] | None:
     """--config-file (a JSON object) overlaid with --config KEY=VALUE; None when neither."""
     import json
-    from pathlib import Path
 
     from host.cli.connections import parse_config_options
+    from host.files import CONFIG_FILE_LIMIT, FileReadError, read_bounded_text
 
     if not pairs and not config_file:
         return None
     values: dict[str, Any] = {}
     if config_file:
+        what = f"--config-file {config_file!r}"
         try:
-            data = json.loads(Path(config_file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise CliError(
-                f"--config-file {config_file!r}: cannot read it ({exc.strerror})"
-            ) from exc
+            data = json.loads(read_bounded_text(config_file, what=what, limit=CONFIG_FILE_LIMIT))
+        except FileReadError as exc:
+            raise CliError(str(exc)) from None
         except ValueError as exc:
             raise CliError(f"--config-file {config_file!r} is not JSON: {exc}") from exc
         if not isinstance(data, dict):
@@ -359,11 +358,11 @@ def _print_report(report: Any, note: str) -> None:
 )
 @click.option(
     "--config-file",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="A JSON object of connection values; --config values win over it.",
 )
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of a connector URL.")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), help="Read the token from a file.")
 @click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")
 @click.option(
     "--only",
@@ -424,7 +423,7 @@ def check_app(
         select_checks(only)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    secret = read_token(token, token_file)
+    secret = read_token(token, token_file, env="ERPSYNC_CONNECTOR_TOKEN")
     url = _resolve_target(target, secret)
     config = _read_config(config_pairs, config_file)
     client = make_client(url, token=secret, label=url, timeout=timeout)

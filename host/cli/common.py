@@ -91,24 +91,54 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+MAX_URL_LENGTH = 2048
+URL_EXPECTED = "expected http://host[:port]/path, https://... or app:<connector id>"
+
+
 def check_connector_url(url: str) -> str:
-    """Only http, https and app:<id> URLs are connector URLs."""
+    """Only http, https and app:<id> URLs are connector URLs, and only ones a request can use.
+
+    Checked before anything is stored (also with --no-check): a control character or space
+    would forge a header or break every later command on the connector, a port of 0 or out of
+    range can never be reached, and an `app:` id must be a connector id.
+    """
     from urllib.parse import urlsplit
 
+    from host.connector import CONNECTOR_ID_PATTERN
+
+    shown = repr(url if len(url) <= 80 else url[:80] + "...")
+    if len(url) > MAX_URL_LENGTH:
+        raise CliError(
+            f"URL {shown} is {len(url):,} characters long; a connector URL has at most "
+            f"{MAX_URL_LENGTH:,}"
+        )
+    bad = next((ch for ch in url if ch.isspace() or not ch.isprintable()), None)
+    if bad is not None:
+        kind = "a space" if bad == " " else "whitespace or a control character"
+        raise CliError(f"URL {shown} holds {kind} ({bad!r}); {URL_EXPECTED}")
     if url.startswith("app:"):
-        if not url[4:]:
+        connector_id = url[4:]
+        if not connector_id:
             raise CliError("URL 'app:' names no app connector; expected app:<connector id>")
+        if not CONNECTOR_ID_PATTERN.fullmatch(connector_id):
+            raise CliError(
+                f"URL {shown}: {connector_id!r} is not a connector id (a lowercase letter, "
+                "then up to 62 lowercase letters, digits, '-' or '_'); expected "
+                "app:<connector id>"
+            )
         return url
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CliError(
-            f"URL {url!r} is not a connector URL; expected http://host[:port]/path, "
-            "https://... or app:<connector id>"
-        )
+        raise CliError(f"URL {shown} is not a connector URL; {URL_EXPECTED}")
+    try:
+        port = parts.port  # raises ValueError for a port that is not a number or > 65535
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise CliError(f"URL {shown}: the port must be a number from 1 to 65535")
     if parts.username is not None or parts.password is not None:
         # Stored and listed in clear: a password there would leak. (Not echoed here either.)
         raise CliError(
@@ -127,10 +157,16 @@ def make_client(
     timeout: float = 15.0,
     ca_bundle: str | None = None,
 ) -> ConnectorClient:
-    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI."""
+    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI.
+
+    The URL is checked again here: a row stored by an older version may hold one that no
+    request can use, and that must be one line, not httpx's traceback.
+    """
     import httpx
 
     from host.client import ConnectorClient
+
+    check_connector_url(url)
 
     lookup = None
     if registry is not None:
@@ -169,7 +205,19 @@ def make_client(
     )
 
 
+def check_stored_url(record: ConnectorRecord) -> str:
+    """A registered connector's URL, or one line saying it is invalid and how to fix it."""
+    try:
+        return check_connector_url(record.url)
+    except CliError as exc:
+        raise CliError(
+            f"connector {record.name!r} has an invalid stored URL: {exc.message}; fix it with "
+            f"erpsync connectors edit {record.name} --url NEW_URL"
+        ) from None
+
+
 def client_for_connector(registry: Registry, record: ConnectorRecord) -> ConnectorClient:
+    check_stored_url(record)
     return make_client(
         record.url,
         token=registry.connector_token(record.name),

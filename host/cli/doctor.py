@@ -72,7 +72,10 @@ async def check_connector(
     from host.client import CallFailed, ConnectorClientError
 
     check = f"connector {record.name}"
-    client = client_for_connector(registry, record)
+    try:
+        client = client_for_connector(registry, record)
+    except CliError as exc:  # an invalid stored URL, an app no longer installed: this one only
+        return [Finding(check, PROBLEM, exc.message)]
     ours = {c.guid: c.name for c in registry.connections() if c.connector == record.name}
     async with client:
         try:

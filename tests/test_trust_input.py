@@ -1,0 +1,277 @@
+"""Trust at the input (issue #10, items 3, 6, 7, 13, 18, 19): what an admin types or points at
+is checked where it enters, in one line, before anything is stored or read without bound.
+
+Each test performs the attack or the mistake as the issue states it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from helpers.cli import assert_one_line_error
+from helpers.mock_server import MockServer, env_without_erpsync
+
+Invoke = Callable[..., Result]
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "trust-input-token-0123456789abcdefXYZ"
+
+
+def connector_rows(home: Path) -> list[tuple[str, str]]:
+    db = home / "registry.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute("select name, url from connectors order by name"))
+
+
+def run_cli(
+    *args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`erpsync ARGS` in a subprocess: a regression that reads forever fails on the timeout
+    instead of hanging the suite (or eating the machine's memory)."""
+    return subprocess.run(
+        [sys.executable, "-m", "host.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(home),
+        env={**env_without_erpsync(), "ERPSYNC_HOME": str(home), **(env or {})},
+    )
+
+
+def assert_one_line_exit_1(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    text = done.stderr.strip()
+    assert "\n" not in text and text.startswith("Error: "), text
+    assert "Traceback" not in done.stdout + done.stderr
+    return text
+
+
+# --- item 3: a token with whitespace or control characters ----------------------------------
+
+
+@pytest.mark.parametrize("bad", [SECRET + " ", " " + SECRET, SECRET + "\n", "ab\x01" + SECRET])
+def test_a_token_with_whitespace_or_control_characters_is_refused_and_never_echoed(
+    invoke: Invoke, erpsync_home: Path, mock_server: MockServer, bad: str
+) -> None:
+    """`connectors add ... --token "$TOKEN "`: once exit 4 with the token in httpx's error."""
+    for extra in ([], ["--no-check"]):
+        result = invoke("connectors", "add", "m", mock_server.url, "--token", bad, *extra)
+        text = assert_one_line_error(result, 1)
+        assert "--token" in text
+        assert SECRET not in result.output
+    assert connector_rows(erpsync_home) == []
+
+
+def test_a_bad_token_from_the_environment_or_a_token_file_is_refused(
+    invoke: Invoke, erpsync_home: Path, tmp_path: Path, mock_server: MockServer
+) -> None:
+    result = invoke(
+        "connectors", "add", "m", mock_server.url, "--no-check",
+        env={"ERPSYNC_CONNECTOR_TOKEN": SECRET + "\r"},
+    )  # fmt: skip
+    assert "ERPSYNC_CONNECTOR_TOKEN" in assert_one_line_error(result, 1)
+    assert SECRET not in result.output
+    token_file = tmp_path / "tok"
+    token_file.write_text(SECRET + " \n", encoding="utf-8")
+    result = invoke("connectors", "add", "m", mock_server.url, "--token-file", str(token_file))
+    assert "--token-file" in assert_one_line_error(result, 1)
+    assert SECRET not in result.output
+    assert connector_rows(erpsync_home) == []
+    # One trailing line break in a file is what editors write: that one is forgiven.
+    token_file.write_text(mock_server.token + "\n", encoding="utf-8")
+    result = invoke("connectors", "add", "m", mock_server.url, "--token-file", str(token_file))
+    assert result.exit_code == 0, result.output
+    result = invoke("connectors", "edit", "m", "--token", SECRET + "\t", "--no-check")
+    assert_one_line_error(result, 1)
+    assert SECRET not in result.output
+
+
+def test_apps_check_and_serve_refuse_a_bad_token_without_echoing_it(
+    invoke: Invoke, mock_server: MockServer
+) -> None:
+    result = invoke("apps", "check", mock_server.url, "--token", SECRET + " ")
+    assert_one_line_error(result, 1)
+    assert SECRET not in result.output
+    result = invoke("serve", "--token", SECRET + "\nX-Forged: 1", "--app", "none")
+    assert_one_line_error(result, 1)
+    assert SECRET not in result.output
+
+
+def test_the_client_itself_never_sends_or_echoes_a_token_http_cannot_carry(
+    mock_server: MockServer,
+) -> None:
+    from host.client import ConnectorClient, InvalidTarget
+
+    with pytest.raises(InvalidTarget) as caught:
+        ConnectorClient(mock_server.url, token=SECRET + " ")
+    assert SECRET not in str(caught.value)
+
+
+# --- item 6: connector URLs no request can use ------------------------------------------------
+
+BAD_URLS = [
+    "http://127.0.0.1:1/x\nFORGED: y",
+    "http://127.0.0.1:1/x\rFORGED: y",
+    "http://127.0.0.1:1/a b",
+    "http://127.0.0.1:1/\x1b[31mred",
+    "http://127.0.0.1:0/x",
+    "http://127.0.0.1:65536/x",
+    "http://127.0.0.1:99999/x",
+    "http://127.0.0.1:-1/x",
+    "http://127.0.0.1:1/" + "a" * 2100,
+    "app:Mock",
+    "app:../mock",
+    "app:mock\n",
+    "app:mock x",
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS, ids=range(len(BAD_URLS)))
+def test_a_connector_url_no_request_can_use_is_refused_even_with_no_check(
+    invoke: Invoke, erpsync_home: Path, url: str
+) -> None:
+    result = invoke("connectors", "add", "bad", url, "--no-check")
+    text = assert_one_line_error(result, 1)
+    assert "URL" in text and len(text) < 400
+    invoke("connectors", "add", "good", "app:mock")
+    result = invoke("connectors", "edit", "good", "--url", url, "--no-check")
+    assert_one_line_error(result, 1)
+    assert connector_rows(erpsync_home) == [("good", "app:mock")]
+
+
+def test_apps_check_refuses_a_url_with_a_control_character(invoke: Invoke) -> None:
+    assert_one_line_error(invoke("apps", "check", "http://127.0.0.1:1/x\nFORGED: y"), 1)
+
+
+FORGED = "http://127.0.0.1:1/x\nFORGED: y"
+
+
+@pytest.fixture
+def stored_bad_url(invoke: Invoke, erpsync_home: Path) -> Path:
+    """A registry holding a good connector and one whose URL an older version let in."""
+    assert invoke("connectors", "add", "good", "app:mock").exit_code == 0
+    db = erpsync_home / "registry.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "insert into connectors (name, url, token, created_at, updated_at) "
+            "values ('bad', ?, null, '2024-01-01T00:00:00+00:00', '2024-01-01T00:00:00+00:00')",
+            [FORGED],
+        )
+    return db
+
+
+def test_doctor_reports_a_stored_bad_url_for_its_connector_alone(
+    invoke: Invoke, stored_bad_url: Path
+) -> None:
+    result = invoke("doctor", "--json")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    findings = {f["check"]: f for f in json.loads(result.stdout)["findings"]}
+    assert findings["connector bad"]["status"] == "problem"
+    assert "invalid stored URL" in findings["connector bad"]["detail"]
+    assert findings["connector good"]["status"] == "ok"
+
+
+def test_show_check_and_connections_add_on_a_stored_bad_url_are_one_line(
+    invoke: Invoke, stored_bad_url: Path
+) -> None:
+    text = assert_one_line_error(invoke("connectors", "show", "bad", "--check"), 1)
+    assert "connectors edit bad --url" in text
+    result = invoke(
+        "connections", "add", "c1", "--connector", "bad",
+        "--config", "username=demo", "--config", "password=mock-erp-secret", "--no-input",
+    )  # fmt: skip
+    assert_one_line_error(result, 1)
+    # Plain show still works, so the admin can see what to fix.
+    assert invoke("connectors", "show", "bad").exit_code == 0
+
+
+# --- item 7: files read on an admin's behalf, bounded ----------------------------------------
+
+
+def _hostile_files(tmp_path: Path) -> dict[str, Path]:
+    """Files no host should read whole: keyed by a short label usable in a file name."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big"
+    with big.open("wb") as handle:  # sparse: large on paper, no disk used
+        handle.truncate(64 * 1024 * 1024)
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    return {"dev-zero": Path("/dev/zero"), "fifo": fifo, "too-large": big, "dir": directory}
+
+
+needs_posix = pytest.mark.skipif(
+    not hasattr(os, "mkfifo") or not Path("/dev/zero").exists(), reason="needs FIFOs"
+)
+
+
+@needs_posix
+def test_token_and_config_files_are_regular_files_read_with_a_bound(tmp_path: Path) -> None:
+    """`--token-file /dev/zero` once read until the OOM killer came (21.9 GB resident)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for label, path in _hostile_files(tmp_path).items():
+        for args in (
+            ["connectors", "add", "m", "app:mock", "--no-check", "--token-file", str(path)],
+            ["apps", "check", "http://127.0.0.1:1/c", "--token-file", str(path)],
+            ["apps", "check", "mock", "--config-file", str(path)],
+            ["serve", "--port", "0", "--token-file", str(path), "--app", "none"],
+            ["mock-server", "--port", "0", "--token-file", str(path)],
+        ):
+            text = assert_one_line_exit_1(run_cli(*args, home=home))
+            assert str(path) in text, (label, args, text)
+    assert connector_rows(home) == []
+
+
+@needs_posix
+def test_the_secret_key_file_is_a_regular_file_read_with_a_bound(tmp_path: Path) -> None:
+    for label, path in _hostile_files(tmp_path).items():
+        home = tmp_path / f"home-{label}"
+        home.mkdir()
+        (home / "secret.key").symlink_to(path)
+        done = run_cli(
+            "connectors", "add", "m", "app:mock", "--no-check", "--token", SECRET, home=home
+        )
+        assert "key file" in assert_one_line_exit_1(done), label
+        assert connector_rows(home) == []
+
+
+# --- item 13: serve's token file and short tokens --------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes")
+def test_serve_refuses_a_token_file_others_can_read(tmp_path: Path) -> None:
+    token_file = tmp_path / "serve.token"
+    token_file.write_text(SECRET + "\n", encoding="utf-8")
+    token_file.chmod(0o644)
+    # In a subprocess with a timeout: were it accepted, the server would run until killed.
+    for command in ("serve", "mock-server"):
+        done = run_cli(command, "--port", "0", "--token-file", str(token_file), home=tmp_path)
+        text = assert_one_line_exit_1(done)
+        assert "chmod 600" in text and SECRET not in done.stdout + done.stderr
+
+
+def test_serve_creates_no_directories_for_a_token_file(invoke: Invoke, tmp_path: Path) -> None:
+    token_file = tmp_path / "typo-dir" / "deeper" / "serve.token"
+    result = invoke("serve", "--port", "0", "--token-file", str(token_file), "--app", "none")
+    assert "does not exist" in assert_one_line_error(result, 1)
+    assert not (tmp_path / "typo-dir").exists()
+
+
+def test_serve_warns_about_a_short_token_off_loopback(invoke: Invoke) -> None:
+    # --app none: nothing to serve, so it stops after the checks, before binding anything.
+    result = invoke("serve", "--host", "0.0.0.0", "--token", "short-token", "--app", "none")
+    assert "warning: the token is 11 characters long" in result.stderr
+    assert "short-token" not in result.stderr
+    result = invoke("serve", "--host", "127.0.0.1", "--token", "short-token", "--app", "none")
+    assert "warning" not in result.stderr

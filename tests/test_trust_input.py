@@ -275,3 +275,63 @@ def test_serve_warns_about_a_short_token_off_loopback(invoke: Invoke) -> None:
     assert "short-token" not in result.stderr
     result = invoke("serve", "--host", "127.0.0.1", "--token", "short-token", "--app", "none")
     assert "warning" not in result.stderr
+
+
+# --- item 19: a typo in --db or ERPSYNC_HOME creates nothing -----------------------------------
+
+READ_ONLY = [
+    (["connectors", "list", "--json"], "[]"),
+    (["connections", "list", "--json"], "[]"),
+    (["users", "list", "--json"], "[]"),
+    (["groups", "list", "--json"], "[]"),
+    (["audit", "--json"], "[]"),
+    (["connectors", "show", "acme"], None),
+    (["connections", "show", "acme"], None),
+    (["doctor", "--json"], None),
+]
+
+
+@pytest.mark.parametrize("args,listed", READ_ONLY, ids=[" ".join(a[:2]) for a, _ in READ_ONLY])
+def test_read_only_commands_on_a_registry_that_does_not_exist_say_so_and_create_nothing(
+    invoke: Invoke, erpsync_home: Path, tmp_path: Path, args: list[str], listed: str | None
+) -> None:
+    assert invoke("users", "add", "alice").exit_code == 0  # the real registry, in the home
+    typo = tmp_path / "typo" / "registyr.db"
+    for result in (
+        invoke(*args, "--db", str(typo)),
+        invoke(*args, env={"ERPSYNC_HOME": str(tmp_path / "erpsync-hmoe")}),
+    ):
+        assert "Traceback" not in result.output
+        if args[0] == "doctor" or listed is not None:
+            assert result.exit_code == 0, result.output
+            assert result.stderr.startswith("warning: no registry at "), result.stderr
+            assert result.stderr.count("\n") == 1
+            if listed is not None:
+                assert json.loads(result.stdout) == json.loads(listed)
+        else:  # the usual not-found error, saying in the same line where it looked
+            text = assert_one_line_error(result, 1)
+            assert "named 'acme'" in text and "no registry at " in text
+    assert not typo.parent.exists()
+    assert not (tmp_path / "erpsync-hmoe").exists()
+
+
+def test_changing_commands_on_a_missing_registry_find_nothing_and_create_nothing(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    typo = tmp_path / "typo.db"
+    for args in (
+        ["connectors", "remove", "acme"],
+        ["connectors", "edit", "acme", "--url", "app:mock"],
+        ["connections", "remove", "acme"],
+        ["connections", "activate", "acme"],
+        ["users", "remove", "alice"],
+        ["groups", "add-member", "staff", "alice"],
+    ):
+        result = invoke(*args, "--db", str(typo))
+        assert "no registry at " in assert_one_line_error(result, 1)
+        assert not typo.exists(), args
+    # Adding is what creates a registry, as before.
+    assert invoke("users", "add", "alice", "--db", str(typo)).exit_code == 0
+    assert typo.exists()
+    result = invoke("users", "list", "--json", "--db", str(typo))
+    assert "warning" not in result.stderr and json.loads(result.stdout)[0]["name"] == "alice"

@@ -117,7 +117,7 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
     Example:
         erpsync connectors list --json
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     counts: dict[str, int] = {}
     for conn in registry.connections():
         counts[conn.connector] = counts.get(conn.connector, 0) + 1
@@ -140,7 +140,7 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
     Example:
         erpsync connectors show mock-erp --check
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connector(name)
     data: dict[str, Any] = {
         **record.to_dict(),
@@ -210,7 +210,7 @@ def edit_connector(
 
     if clear_token and (token or token_file):
         raise CliError("--clear-token cannot be combined with --token or --token-file")
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connector(name)
     new_url = check_connector_url(url) if url else UNCHANGED
     new_token: Any = None if clear_token else read_token(token, token_file) or UNCHANGED
@@ -251,6 +251,6 @@ def remove_connector(name: str, db_path: str | None) -> None:
     Example:
         erpsync connectors remove mock-erp
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     registry.remove_connector(name)
     click.echo(f"Connector {name!r} removed")

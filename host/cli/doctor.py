@@ -128,7 +128,7 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
         erpsync doctor
         erpsync doctor --repair --json
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     findings = check_registry(registry) + check_apps()
 
     async def connectors() -> list[Finding]:

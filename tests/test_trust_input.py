@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers.apps import AppFactory, good_app_source
 from helpers.cli import assert_one_line_error
 from helpers.mock_server import MockServer, env_without_erpsync
 
@@ -335,3 +336,58 @@ def test_changing_commands_on_a_missing_registry_find_nothing_and_create_nothing
     assert typo.exists()
     result = invoke("users", "list", "--json", "--db", str(typo))
     assert "warning" not in result.stderr and json.loads(result.stdout)[0]["name"] == "alice"
+
+
+# --- item 18: disabling or uninstalling an app that connectors use ------------------------------
+
+DEMO = ["--config", "username=demo", "--config", "password=mock-erp-secret", "--no-input"]
+
+
+def disabled(home: Path) -> list[str]:
+    state = home / "apps.json"
+    return json.loads(state.read_text())["disabled"] if state.exists() else []
+
+
+def test_disabling_an_app_that_connections_use_needs_force(
+    invoke: Invoke, erpsync_home: Path
+) -> None:
+    assert invoke("connectors", "add", "m", "app:mock").exit_code == 0
+    assert invoke("connections", "add", "acme-books", "--connector", "m", *DEMO).exit_code == 0
+    text = assert_one_line_error(invoke("apps", "disable", "mock"), 1)
+    assert "connector 'm' (app:mock; acme-books)" in text and "--force" in text
+    assert disabled(erpsync_home) == []
+    result = invoke("apps", "disable", "mock", "--force")
+    assert result.exit_code == 0, result.output
+    assert "warning: app 'mock' in use by connector 'm'" in result.stderr
+    assert disabled(erpsync_home) == ["mock"]
+
+
+def test_a_loopback_url_served_by_this_install_counts_as_a_use(
+    invoke: Invoke, erpsync_home: Path
+) -> None:
+    url = "http://127.0.0.1:8765/connectors/mock"
+    assert invoke("connectors", "add", "served", url, "--no-check").exit_code == 0
+    remote = "https://erp.example.com/connectors/mock"
+    assert invoke("connectors", "add", "elsewhere", remote, "--no-check").exit_code == 0
+    text = assert_one_line_error(invoke("apps", "disable", "mock"), 1)
+    assert "connector 'served'" in text and "elsewhere" not in text
+    assert disabled(erpsync_home) == []
+
+
+def test_an_app_nothing_uses_is_disabled_without_force(invoke: Invoke, erpsync_home: Path) -> None:
+    assert invoke("connectors", "add", "other", "app:other-id", "--no-check").exit_code == 0
+    result = invoke("apps", "disable", "mock")
+    assert result.exit_code == 0 and result.stderr == "", result.output
+
+
+def test_uninstalling_an_app_that_connections_use_needs_force(
+    invoke: Invoke, erpsync_home: Path, make_app: AppFactory
+) -> None:
+    make_app("acme", good_app_source("acme"))
+    assert invoke("connectors", "add", "a", "app:acme", "--no-check").exit_code == 0
+    text = assert_one_line_error(invoke("apps", "uninstall", "erpsync_test.acme"), 1)
+    assert "app 'acme' in use by connector 'a' (app:acme; no connection yet)" in text
+    assert "pip" not in text
+    # A disabled app still counts: uninstalling makes the breakage permanent.
+    assert invoke("apps", "disable", "acme", "--force").exit_code == 0
+    assert_one_line_error(invoke("apps", "uninstall", "erpsync-test-acme"), 1)

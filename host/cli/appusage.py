@@ -69,22 +69,40 @@ def uses_connector(url: str, connector_ids: set[str]) -> bool:
     return len(segments) >= 2 and segments[-2] == "connectors" and segments[-1] in connector_ids
 
 
-def connector_uses(connector_ids: set[str], db_path: str | None) -> list[ConnectorUse]:
-    """The registered connectors that reach `connector_ids`; none when there is no registry."""
+def connector_uses(app_names: list[str], db_path: str | None) -> list[ConnectorUse]:
+    """The registered connectors that reach the apps' connectors; none without a registry.
+
+    The apps are imported (to learn their connector ids) only when some connector could
+    reach an installed app at all, so disabling an app nothing uses never runs its code.
+    """
     from host.cli.common import open_registry
     from host.home import default_db_path
 
-    if not connector_ids or not Path(db_path or default_db_path()).exists():
+    if not app_names or not Path(db_path or default_db_path()).exists():
         return []
     registry = open_registry(db_path, create=False)
     try:
+        candidates = [c for c in registry.connectors() if _may_reach_an_app(c.url)]
+        if not candidates:
+            return []
+        ids = app_connector_ids(app_names)
         return [
             ConnectorUse(c.name, c.url, registry.connection_names_using(c.name))
-            for c in registry.connectors()
-            if uses_connector(c.url, connector_ids)
+            for c in candidates
+            if uses_connector(c.url, ids)
         ]
     finally:
         registry.close()
+
+
+def _may_reach_an_app(url: str) -> bool:
+    """`app:` URLs and loopback URLs of the /connectors/<id> shape, whatever the id."""
+    if url.startswith("app:"):
+        return True
+    segments = url.rstrip("/").split("/")
+    return (
+        len(segments) >= 2 and segments[-2] == "connectors" and uses_connector(url, {segments[-1]})
+    )
 
 
 def refuse_while_used(
@@ -95,7 +113,7 @@ def refuse_while_used(
     import click
 
     names = sorted(set(app_names))
-    uses = connector_uses(app_connector_ids(names), db_path)
+    uses = connector_uses(names, db_path)
     if not uses:
         return []
     listed = "; ".join(u.describe() for u in uses[:MAX_LISTED])

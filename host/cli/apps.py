@@ -445,7 +445,7 @@ def check_app(
     \b
     Examples:
         erpsync apps check mock
-        erpsync apps check example-csv --config directory=/srv/export
+        ERPSYNC_CSV_ROOT=/srv erpsync apps check example-csv --config directory=/srv/export
         erpsync apps check http://127.0.0.1:8765/connectors/acme --token-file tok --json
         erpsync apps check acme --config-file acme.json --write --only changed_since
     """

@@ -394,10 +394,11 @@ def _print_report(report: Any, note: str) -> None:
 @click.option(
     "--config-file",
     type=click.Path(),
+    metavar="FILE",
     help="A JSON object of connection values; --config values win over it.",
 )
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of a connector URL.")
-@click.option("--token-file", type=click.Path(), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")
 @click.option(
     "--only",

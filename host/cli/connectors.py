@@ -63,7 +63,7 @@ ca_bundle_option = click.option(
 @click.argument("name")
 @click.argument("url")
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of the connector.")
-@click.option("--token-file", type=click.Path(), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
 @json_option
@@ -182,7 +182,9 @@ def _fetch_info(
 @click.option("--rename", "new_name", help="A new name; connections follow it.")
 @click.option("--url", help="A new URL (http, https or app:<id>).")
 @click.option("--token", help="A new bearer token.")
-@click.option("--token-file", type=click.Path(), help="Read the new token from a file.")
+@click.option(
+    "--token-file", type=click.Path(), metavar="FILE", help="Read the new token from a file."
+)
 @click.option("--clear-token", is_flag=True, help="Send no token from now on.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option

@@ -122,6 +122,7 @@ def serve_options(func: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--token-file",
                 type=click.Path(),
+                metavar="FILE",
                 help="Read the token from this file (must not be readable by others); "
                 "created 0600 with a fresh token if missing, in a directory that exists.",
             ),

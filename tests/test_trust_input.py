@@ -116,6 +116,19 @@ def test_the_client_itself_never_sends_or_echoes_a_token_http_cannot_carry(
         ConnectorClient(mock_server.url, token=SECRET + " ")
     assert SECRET not in str(caught.value)
 
+    # Defence in depth: should a bad header value ever get past the checks, httpx's own
+    # "Illegal header value b'Bearer ...'" (the whole token) must still not come out.
+    import asyncio
+
+    async def send_forged() -> None:
+        async with ConnectorClient(mock_server.url, token=mock_server.token) as client:
+            client._http.headers["Authorization"] = f"Bearer {SECRET} "
+            await client.info()
+
+    with pytest.raises(InvalidTarget) as caught:
+        asyncio.run(send_forged())
+    assert SECRET not in str(caught.value) and "Illegal" not in str(caught.value)
+
 
 # --- item 6: connector URLs no request can use ------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from common import emit, log, machine
 
-SUITES = ("startup", "conn_test", "server_rps", "paging", "registry_list")
+SUITES = ("startup", "conn_test", "server_rps", "paging", "registry_list", "sync_import")
 
 
 def main() -> None:

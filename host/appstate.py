@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from host.home import home_dir
+from host.home import home_dir, make_private_dir
 
 STATE_FILE_NAME = "apps.json"
 
@@ -66,7 +66,7 @@ def set_disabled(name: str, disabled: bool) -> bool:
     """Disable or enable app `name`; returns False when it already was in that state."""
     path = state_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         with file_lock(path.with_name(STATE_FILE_NAME + ".lock")):
             data = _read(path)
             current = disabled_apps()

@@ -25,3 +25,9 @@ def home_dir() -> Path:
 
 def default_db_path() -> Path:
     return home_dir() / "registry.db"
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` (the home, which holds the registry and the key) readable by its owner
+    only; a directory that already exists is left as it is (`erpsync doctor` reports it)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ def _isolated_erpsync_env(
 def erpsync_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh ERPSYNC_HOME and a fixed ERPSYNC_SECRET_KEY (a real Fernet key)."""
     home = tmp_path / "erpsync-home"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # as erpsync creates it: `doctor` reports a home others can read
     monkeypatch.setenv("ERPSYNC_HOME", str(home))
     monkeypatch.setenv("ERPSYNC_SECRET_KEY", Fernet.generate_key().decode())
     return home
@@ -78,3 +78,11 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppFac
     factory.root.mkdir()
     yield factory
     factory.cleanup()
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester without pytest-playwright in the inner runs: the plugin wraps every test in a
+    soft-assertion scope that cannot nest, so an in-process run inside a test would fail."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:playwright")
+    return pytester

@@ -96,7 +96,7 @@ def test_test_config_with_the_right_password_passes(mock_server: MockServer) -> 
 
 
 def test_test_config_with_a_wrong_password_explains_the_login(mock_server: MockServer) -> None:
-    config = {**MOCK_CONFIG, "password": "wrong"}
+    config = {**MOCK_CONFIG, "password": "not-the-password"}
     response = run(client_for(mock_server), lambda c: c.test_config(config))
     assert not response.ok
     assert response.state is State.ERROR

@@ -40,7 +40,8 @@ def test_every_exit_code_raised_is_documented() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["docs/protocol.md", "docs/architecture.md", "README.md", "docs/cli.md"]
+    "path",
+    ["docs/protocol.md", "docs/architecture.md", "README.md", "docs/cli.md", "docs/web.md"],
 )
 def test_documents_link_only_to_files_that_exist(path: str) -> None:
     import re

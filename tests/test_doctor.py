@@ -68,14 +68,17 @@ def test_doctor_finds_and_repairs_both_kinds_of_drift(
     assert invoke("connections", "add", "forgotten", "--connector", "m", *DEMO).exit_code == 0
     registry = Registry.open(erpsync_home / "registry.db")
     forgotten = registry.connection("forgotten").guid
-    orphan = str(uuid.uuid4())
+    orphan, foreign = str(uuid.uuid4()), str(uuid.uuid4())
+    # What a crashed `connections add` leaves: journalled here, saved there, never registered.
+    registry.journal_guid(orphan, registry.connector("m"))
 
     async def drift() -> None:
         async with ConnectorClient(slow_mock.url, token=slow_mock.token) as client:
             await client.delete_connection(forgotten)
-            await client.save_connection(
-                orphan, {"server": "x", "username": "demo", "password": "mock-erp-secret"}
-            )
+            for guid in (orphan, foreign):
+                await client.save_connection(
+                    guid, {"server": "x", "username": "demo", "password": "mock-erp-secret"}
+                )
 
     asyncio.run(drift())
     report = invoke("doctor", "--json")
@@ -89,7 +92,8 @@ def test_doctor_finds_and_repairs_both_kinds_of_drift(
 
     repaired = invoke("doctor", "--repair")
     assert repaired.exit_code == 0, repaired.stderr
-    assert held(slow_mock) == {c.guid for c in registry.connections()}
+    # The GUID this registry never handed out is another's: reported, never deleted.
+    assert held(slow_mock) == {c.guid for c in registry.connections()} | {foreign}
     assert invoke("doctor").exit_code == 0
 
 

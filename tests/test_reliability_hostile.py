@@ -297,6 +297,7 @@ ANY_VALID = [value for options in VALID_VALUES.values() for value in options]
 values = st.one_of(st.sampled_from(TRICKY_VALUES), st.text(max_size=30), st.sampled_from(ANY_VALID))
 
 
+@pytest.mark.slow
 @settings(FAST, max_examples=35)
 @given(
     config=st.dictionaries(st.sampled_from(KEYS), values, max_size=5),

@@ -53,6 +53,7 @@ def test_every_admin_change_is_audited_and_no_secret_is_in_the_audit(
     ok(invoke("connectors", "add", "m", "app:mock", "--token", token))
     ok(invoke("connections", "add", "acme", "--connector", "m", "--no-input", *GOOD))
     ok(invoke("connections", "edit", "acme", "--config", "company=2", "--no-input"))
+    ok(invoke("mapping", "enable", "acme", "customer"))
     ok(invoke("connections", "activate", "acme"))
     ok(invoke("connections", "deactivate", "acme"))
     ok(invoke("connections", "edit", "acme", "--config", f"password={MOCK_PASSWORD}", "--no-input"))
@@ -66,6 +67,7 @@ def test_every_admin_change_is_audited_and_no_secret_is_in_the_audit(
         "connector.add",
         "connection.add",
         "connection.edit",
+        "sync.enable",
         "connection.activate",
         "connection.deactivate",
         "connection.edit",
@@ -150,6 +152,7 @@ def test_every_admin_call_goes_to_the_registered_url_only(
     ok(invoke("connections", "add", "acme", "--connector", "m", "--no-input", *GOOD))
     ok(invoke("connections", "test", "acme"))
     ok(invoke("connections", "test", "--all"))
+    ok(invoke("mapping", "enable", "acme", "customer"))
     ok(invoke("connections", "activate", "acme"))
     ok(invoke("connections", "deactivate", "acme"))
     ok(invoke("connections", "edit", "acme", "--config", "company=3", "--no-input"))
@@ -201,6 +204,7 @@ SECRETS = ("right-horse-battery", "wrong-horse-battery", SERVE_TOKEN)
 LEVELS = ["debug", "info", "warning", "error", "critical"]
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_the_connector_hosts_output_at_any_log_level(
     invoke: Invoke, erpsync_home: Path, make_app: AppFactory, tmp_path: Path
 ) -> None:

@@ -11,7 +11,6 @@ import asyncio
 import os
 from pathlib import Path
 
-import httpx
 import pytest
 from csv_support import SAMPLE_DIR, WriteExport
 
@@ -96,21 +95,19 @@ def test_the_root_is_the_operators_choice(
 def test_over_the_protocol_a_token_holder_learns_nothing_about_other_paths(
     tmp_path: Path,
 ) -> None:
-    """The attack as written: config tests through the host's HTTP app, with a token."""
+    """The attack as written: config tests over HTTP through the host's server, with a token."""
     from host.client import ConnectorClient
-    from host.server import create_app
+    from host.pytest_plugin import serve_connectors
 
-    app = create_app({"example-csv": CsvErpConnector()}, token="serve-token-0123456789")
+    token = "serve-token-0123456789"
 
-    async def probe(directory: str) -> str:
-        async with ConnectorClient(
-            "http://connector/connectors/example-csv",
-            token="serve-token-0123456789",
-            transport=httpx.ASGITransport(app=app),
-        ) as client:
+    async def probe(url: str, directory: str) -> str:
+        async with ConnectorClient(url, token=token) as client:
             response = await client.test_config({"directory": directory})
             assert response.error_code == NOT_ALLOWED, (directory, response)
             return response.user_explanation.replace(repr(directory), "DIR")
 
-    answers = {asyncio.run(probe(d)) for d in outside_paths(tmp_path)}
+    with serve_connectors({"example-csv": CsvErpConnector()}, token=token) as server:
+        url = server.url("example-csv")
+        answers = {asyncio.run(probe(url, d)) for d in outside_paths(tmp_path)}
     assert len(answers) == 1, answers

@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from host.cli.common import db_option, emit_json, json_option, print_table
-from host.cli.errors import CliError
+from host.cli.config_input import config_options
+from host.cli.errors import CliError, safe
 
 HOST_DISTRIBUTION = "erpsync-host"
 
@@ -84,11 +85,11 @@ def show_app(name: str, as_json: bool) -> None:
         return
     for key in ("name", "distribution", "version", "module", "status", "error"):
         if data[key]:
-            click.echo(f"{key + ':':14}{data[key]}")
+            click.echo(f"{key + ':':14}{safe(data[key], 1000)}")
     for detail in data["connector_details"]:
         click.echo(
-            f"\nconnector {detail['id']}: {detail['name']} {detail['version']}"
-            f" by {detail['vendor']}  (use URL {detail['url']})"
+            f"\nconnector {safe(detail['id'])}: {safe(detail['name'])} {safe(detail['version'])}"
+            f" by {safe(detail['vendor'])}  (use URL {safe(detail['url'])})"
         )
         print_table(detail["config_fields"], ["key", "display_name", "type", "access", "default"])
 
@@ -269,23 +270,26 @@ def _pip_and_report(verb: str, args: list[str], as_json: bool) -> None:
         return
     for app in report["added"]:
         click.echo(
-            f"Installed app {app['name']} ({app['distribution']} {app['version']}): " + _status(app)
+            f"Installed app {safe(app['name'])} ({safe(app['distribution'])} "
+            f"{safe(app['version'])}): " + _status(app)
         )
     for app in report["changed"]:
         click.echo(
-            f"Updated app {app['name']} ({app['distribution']} {app['previous_version']} -> "
-            f"{app['version']}): " + _status(app)
+            f"Updated app {safe(app['name'])} ({safe(app['distribution'])} "
+            f"{safe(app['previous_version'])} -> {safe(app['version'])}): " + _status(app)
         )
     for app in report["removed"]:
-        click.echo(f"Removed app {app['name']} ({app['distribution']} {app['version']})")
+        click.echo(
+            f"Removed app {safe(app['name'])} ({safe(app['distribution'])} {safe(app['version'])})"
+        )
     if not any(report.values()):
         click.echo("No sync app appeared or disappeared (entry-point group erpsync.apps)")
 
 
 def _status(app: dict[str, Any]) -> str:
     if app["status"] == "loaded":
-        return "loaded, connectors " + (", ".join(app["connectors"]) or "none")
-    return app["status"] + (f": {app['error']}" if app["error"] else "")
+        return "loaded, connectors " + (safe(", ".join(app["connectors"])) or "none")
+    return safe(app["status"]) + (f": {safe(app['error'], 1000)}" if app["error"] else "")
 
 
 def _run_pip(verb: str, args: list[str]) -> None:
@@ -330,28 +334,12 @@ def _resolve_target(target: str, token: str | None) -> str:
 
 
 def _read_config(pairs: tuple[str, ...], config_file: str | None) -> dict[str, Any] | None:
-    """--config-file (a JSON object) overlaid with --config KEY=VALUE; None when neither."""
-    import json
-
-    from host.cli.connections import parse_config_options
-    from host.files import CONFIG_FILE_LIMIT, FileReadError, read_bounded_text
+    """--config-file (JSON or TOML) overlaid with --config KEY=VALUE; None when neither."""
+    from host.cli.config_input import read_config_input
 
     if not pairs and not config_file:
         return None
-    values: dict[str, Any] = {}
-    if config_file:
-        what = f"--config-file {config_file!r}"
-        try:
-            data = json.loads(read_bounded_text(config_file, what=what, limit=CONFIG_FILE_LIMIT))
-        except FileReadError as exc:
-            raise CliError(str(exc)) from None
-        except ValueError as exc:
-            raise CliError(f"--config-file {config_file!r} is not JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise CliError(f"--config-file {config_file!r} must hold a JSON object of values")
-        values.update(data)
-    values.update(parse_config_options(pairs))
-    return values
+    return read_config_input(pairs, config_file)
 
 
 def _print_report(report: Any, note: str) -> None:
@@ -359,22 +347,22 @@ def _print_report(report: Any, note: str) -> None:
     info = report.connector
     if info.get("id"):
         click.echo(
-            f"Conformance of {info['id']} ({info.get('name')} {info.get('version')} by "
-            f"{info.get('vendor')}, protocol {info.get('protocol_version')}) at {report.target}"
+            f"Conformance of {safe(info['id'])} ({safe(info.get('name'))} "
+            f"{safe(info.get('version'))} by {safe(info.get('vendor'))}, protocol "
+            f"{safe(info.get('protocol_version'))}) at {safe(report.target)}"
         )
     else:
-        click.echo(f"Conformance of {report.target}")
+        click.echo(f"Conformance of {safe(report.target)}")
     if note:
         click.echo(note)
     click.echo("")
     width = max((len(r.id) for r in report.results), default=0)
     for result in report.results:
-        click.echo(
-            f"{result.status.value.upper():5} {result.id:{width}}  {result.message}".rstrip()
-        )
+        message = safe(result.message, 1000)
+        click.echo(f"{result.status.value.upper():5} {result.id:{width}}  {message}".rstrip())
         if result.failed:
-            click.echo(f"{'':6}{'':{width}}  expected: {result.expected}")
-            click.echo(f"{'':6}{'':{width}}  got:      {result.got}")
+            click.echo(f"{'':6}{'':{width}}  expected: {safe(str(result.expected), 1000)}")
+            click.echo(f"{'':6}{'':{width}}  got:      {safe(str(result.got), 1000)}")
     counts = report.counts()
     click.echo(
         f"\n{len(report.results)} checks: {counts['pass']} passed, {counts['fail']} failed, "
@@ -384,19 +372,7 @@ def _print_report(report: Any, note: str) -> None:
 
 @apps.command(name="check")
 @click.argument("target")
-@click.option(
-    "--config",
-    "config_pairs",
-    metavar="KEY=VALUE",
-    multiple=True,
-    help="A connection value (repeatable); parsed per field type.",
-)
-@click.option(
-    "--config-file",
-    type=click.Path(),
-    metavar="FILE",
-    help="A JSON object of connection values; --config values win over it.",
-)
+@config_options
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of a connector URL.")
 @click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")

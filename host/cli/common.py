@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from host.cli.errors import MISSING_REGISTRY, CliError
+from host.cli.errors import MISSING_REGISTRY, CliError, safe
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -54,15 +54,7 @@ def open_registry(db_path: str | None, *, create: bool = True) -> Registry:
     try:
         return Registry.open(db_path, create=create)
     except RegistryMissing:
-        note = (
-            f"no registry at {path}, so nothing is registered there yet (check --db, "
-            "$ERPSYNC_DB and $ERPSYNC_HOME if you expected one)"
-        )
-        ctx = click.get_current_context(silent=True)
-        if ctx is not None:
-            ctx.meta[MISSING_REGISTRY] = note  # said once, when the command ends
-        else:
-            click.echo(f"warning: {note}", err=True)
+        note_missing_registry(path)
         return Registry(Path(path), in_memory=True)
     except sqlite3.OperationalError as exc:
         raise CliError(f"registry {path}: cannot open it ({exc})") from exc
@@ -75,8 +67,42 @@ def open_registry(db_path: str | None, *, create: bool = True) -> Registry:
         raise CliError(f"registry {path}: cannot open it ({exc.strerror or exc})") from exc
 
 
+def note_missing_registry(path: str) -> None:
+    """Say (once, when the command ends) that no registry exists at `path`."""
+    note = (
+        f"no registry at {path}, so nothing is registered there yet (check --db, "
+        "$ERPSYNC_DB and $ERPSYNC_HOME if you expected one)"
+    )
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[MISSING_REGISTRY] = note  # said once, when the command ends
+    else:
+        click.echo(f"warning: {note}", err=True)
+
+
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """JSON for scripts; non-ASCII text stays readable, but no character that could drive
+    a terminal (DEL, C1 controls, format characters, which json.dumps leaves raw) is raw."""
+    click.echo(json_text(data))
+
+
+def json_text(data: Any) -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return "".join(_json_escape(ch) for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    """A raw character of json.dumps output as it may be printed; outside strings there are
+    only ASCII punctuation, spaces and newlines, so escaping the rest is still valid JSON."""
+    if ch == "\n" or ch.isprintable():
+        return ch
+    code = ord(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
@@ -94,19 +120,23 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> No
 
 
 def _cell(value: Any) -> str:
+    """A table cell: one printable, bounded line (see host.cli.errors.safe)."""
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value) or "-"
-    return str(value).replace("\n", " ")
+        return safe(",".join(str(v) for v in value)) or "-"
+    return safe(value)
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
+def run_async(coro: Coroutine[Any, Any, T], *, spinner: bool = True) -> T:
+    """Run connector work, bounded by the command's --timeout (with a spinner on a tty)."""
     import asyncio  # not at the top: asyncio (and ssl) cost `erpsync apps list` ~40 ms
 
-    return asyncio.run(coro)
+    from host.cli.deadline import bounded
+
+    return asyncio.run(bounded(coro, spinner=spinner))
 
 
 MAX_URL_LENGTH = 2048
@@ -174,11 +204,13 @@ def make_client(
     label: str | None = None,
     timeout: float = 15.0,
     ca_bundle: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> ConnectorClient:
     """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI.
 
     The URL is checked again here: a row stored by an older version may hold one that no
-    request can use, and that must be one line, not httpx's traceback.
+    request can use, and that must be one line, not httpx's traceback. `secrets` (besides
+    the token and a saved connection's own) are scrubbed from answers.
     """
     import httpx
 
@@ -186,12 +218,15 @@ def make_client(
 
     check_connector_url(url)
 
-    lookup = None
+    lookup = secret_lookup = None
     if registry is not None:
         reg = registry
 
         async def lookup(guid: str) -> Mapping[str, Any] | None:
             return reg.connection_config(guid)
+
+        async def secret_lookup(guid: str) -> list[str]:
+            return reg.connection_secrets(guid)
 
     if url.startswith("app:"):
         from host.apps import load_apps
@@ -210,16 +245,20 @@ def make_client(
             f"http://app/connectors/{connector_id}",
             transport=httpx.ASGITransport(app=app),
             config_lookup=lookup,
+            secret_lookup=secret_lookup,
             label=label or url,
             timeout=timeout,
+            secrets=secrets,
         )
     return ConnectorClient(
         url,
         token=token,
         config_lookup=lookup,
+        secret_lookup=secret_lookup,
         label=label or url,
         timeout=timeout,
         ca_bundle=ca_bundle,
+        secrets=secrets,
     )
 
 
@@ -234,7 +273,11 @@ def check_stored_url(record: ConnectorRecord) -> str:
         ) from None
 
 
-def client_for_connector(registry: Registry, record: ConnectorRecord) -> ConnectorClient:
+def client_for_connector(
+    registry: Registry, record: ConnectorRecord, secrets: Sequence[str] = ()
+) -> ConnectorClient:
+    """A client for a registered connector; `secrets` are scrubbed from its answers (the
+    secret values of a config about to be sent, when its fields are known here)."""
     check_stored_url(record)
     return make_client(
         record.url,
@@ -242,6 +285,7 @@ def client_for_connector(registry: Registry, record: ConnectorRecord) -> Connect
         registry=registry,
         label=f"connector {record.name!r} ({record.url})",
         ca_bundle=record.ca_bundle,
+        secrets=secrets,
     )
 
 

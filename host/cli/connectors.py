@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,8 +18,12 @@ from host.cli.common import (
     print_table,
     run_async,
 )
-from host.cli.errors import CliError
+from host.cli.deadline import timeout_option
+from host.cli.errors import CliError, safe
 from host.cli.users import check_name
+
+if TYPE_CHECKING:
+    from host.registry import Registry
 
 
 @click.group()
@@ -66,6 +70,7 @@ ca_bundle_option = click.option(
 @click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
+@timeout_option
 @json_option
 @db_option
 def add_connector(
@@ -95,16 +100,22 @@ def add_connector(
     registry = open_registry(db_path)
     info = None if no_check else _fetch_info(url, secret, name, bundle)
     record = registry.add_connector(name, url, secret, bundle)
+    warn_same_url(registry, name, url)
     data = {**record.to_dict(), "info": info}
     if as_json:
         emit_json(data)
     elif info:
-        click.echo(
-            f"Added connector {name!r}: {info['name']} {info['version']} by {info['vendor']} "
-            f"(protocol {info['protocol_version']}) at {url}"
-        )
+        click.echo(f"Added connector {name!r}: {describe_info(info)} at {safe(url)}")
     else:
-        click.echo(f"Added connector {name!r} at {url} (not checked)")
+        click.echo(f"Added connector {name!r} at {safe(url)} (not checked)")
+
+
+def describe_info(info: dict[str, Any]) -> str:
+    """ "Name version by vendor (protocol x)": connector texts, escaped and cut for a terminal."""
+    return (
+        f"{safe(info.get('name'))} {safe(info.get('version'))} by {safe(info.get('vendor'))} "
+        f"(protocol {safe(info.get('protocol_version'))})"
+    )
 
 
 @connectors.command(name="list")
@@ -131,6 +142,7 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
 @connectors.command(name="show")
 @click.argument("name")
 @click.option("--check", is_flag=True, help="Also ask the connector for its info now.")
+@timeout_option
 @json_option
 @db_option
 def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -> None:
@@ -155,14 +167,10 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
         emit_json(data)
         return
     for key in ("name", "url", "token", "created_at", "updated_at"):
-        click.echo(f"{key + ':':13}{data[key] if data[key] is not None else '-'}")
-    click.echo(f"{'connections:':13}{', '.join(data['connections']) or '-'}")
+        click.echo(f"{key + ':':13}{safe(data[key]) if data[key] is not None else '-'}")
+    click.echo(f"{'connections:':13}{safe(', '.join(data['connections'])) or '-'}")
     if check:
-        info = data["info"]
-        click.echo(
-            f"{'info:':13}{info['name']} {info['version']} by {info['vendor']} "
-            f"(protocol {info['protocol_version']})"
-        )
+        click.echo(f"{'info:':13}{describe_info(data['info'])}")
 
 
 def _fetch_info(
@@ -188,6 +196,7 @@ def _fetch_info(
 @click.option("--clear-token", is_flag=True, help="Send no token from now on.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
+@timeout_option
 @json_option
 @db_option
 def edit_connector(
@@ -237,10 +246,25 @@ def edit_connector(
         token=new_token,
         ca_bundle=new_bundle,
     )
+    if new_url is not UNCHANGED:
+        warn_same_url(registry, updated.name, updated.url)
     if as_json:
         emit_json(updated.to_dict())
         return
-    click.echo(f"Connector {updated.name!r} updated ({updated.url})")
+    click.echo(f"Connector {updated.name!r} updated ({safe(updated.url)})")
+
+
+def warn_same_url(registry: Registry, name: str, url: str) -> None:
+    """Two records for one connector each see the other's connections there: say so."""
+    others = registry.connectors_at(url, excluding=name)
+    if others:
+        click.echo(
+            f"warning: connector {name!r} points at the same URL as "
+            + ", ".join(repr(o) for o in others)
+            + f" ({url}); both see each other's connections there. Keep one record per "
+            "connector (erpsync connectors remove NAME once its connections moved)",
+            err=True,
+        )
 
 
 @connectors.command(name="remove")

@@ -13,6 +13,7 @@ EXIT_USAGE = 2
 EXIT_CONNECTOR_REFUSED = 3
 EXIT_UNREACHABLE = 4
 EXIT_PROTOCOL = 5
+EXIT_ABORTED = 130
 
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -23,6 +24,7 @@ EXIT_CODES = {
     "busy (HTTP 502-504)",
     EXIT_PROTOCOL: "the connector answered but not in protocol v1, refused the token, or its "
     "TLS certificate does not verify",
+    EXIT_ABORTED: "aborted at a prompt (Ctrl-C or end of input); nothing was saved",
 }
 
 
@@ -34,17 +36,39 @@ class CliError(click.ClickException):
     """A one-line error with a chosen exit code."""
 
     def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
-        super().__init__(printable(message))
+        super().__init__(safe(message, MAX_ERROR_LENGTH))
         self.exit_code = exit_code  # type: ignore[misc]
 
 
+MAX_SHOWN_LENGTH = 200
+"""A value printed for a human (a cell, a name, a connector's text) is cut after this many
+characters, with a marker saying how many were left out."""
+
+MAX_ERROR_LENGTH = 2000
+
+
 def printable(text: str) -> str:
-    """One printable line: a newline, escape code or other control character that came with a
-    value (a name, a config key, a connector's explanation) is shown escaped, so an error can
-    neither span lines nor drive the terminal."""
+    """One printable line: a newline, escape code or other control character (C0, C1, DEL)
+    and a format character (zero-width space, bidi override: Unicode category Cf) that came
+    with a value (a name, a config key, a connector's explanation) is shown escaped, so an
+    error can neither span lines, nor drive the terminal, nor hide or reorder what it says."""
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def safe(value: object, limit: int = MAX_SHOWN_LENGTH) -> str:
+    """`value` as it may reach a terminal: cut after `limit` characters with a marker such as
+    `…[+123 chars]`, then made one printable line (see `printable`).
+
+    Every human output of a text that came from a connector or was typed by an admin (names,
+    descriptions, explanations, labels, audit lines) goes through here; JSON output does not
+    (json.dumps escapes control characters itself).
+    """
+    text = "" if value is None else str(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}…[+{len(text) - limit} chars]"
+    return printable(text)
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""`erpsync secrets`: rotate the key that encrypts stored passwords and connector tokens.
+"""`erpsync secrets`: rotate the key that encrypts stored passwords and connector tokens,
+or drop the secrets a lost key can no longer decrypt (`reset`).
 
 Rotation with a key file (`secret.key` beside the database), in this order:
 
@@ -50,8 +51,9 @@ def secrets() -> None:
     """Manage the key that encrypts stored passwords and connector tokens.
 
     \b
-    Example:
+    Examples:
         erpsync secrets rotate-key
+        erpsync secrets reset --all
     """
 
 
@@ -76,7 +78,10 @@ def rotate_key(new_key_file: str | None, db_path: str | None) -> None:
         erpsync secrets rotate-key
         ERPSYNC_SECRET_KEY=... erpsync secrets rotate-key --new-key-file new.key
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
+    if registry.in_memory:  # no registry there (the warning says where): no secret, no key
+        click.echo("Nothing to rotate: no secret is stored there.")
+        return
     if os.environ.get(SECRET_KEY_ENV):
         if not new_key_file:
             raise CliError(
@@ -116,6 +121,82 @@ def rotate_key(new_key_file: str | None, db_path: str | None) -> None:
         f"Re-encrypted {_secrets(count)} with a new key; {key_path} now holds it and the old "
         "key decrypts nothing any more."
     )
+
+
+@secrets.command(name="reset")
+@click.option("--connector", "connector_name", help="Drop this connector's token.")
+@click.option("--connection", "connection_name", help="Drop this connection's passwords.")
+@click.option(
+    "--all", "reset_all", is_flag=True, help="Drop every secret that cannot be decrypted."
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@db_option
+def reset(
+    connector_name: str | None,
+    connection_name: str | None,
+    reset_all: bool,
+    yes: bool,
+    db_path: str | None,
+) -> None:
+    """Drop stored secrets that the key cannot decrypt (lost or wrong key), to re-enter them.
+
+    Only values the current key cannot decrypt are dropped; the rest are kept. Each drop is
+    audited. A connection that lost its passwords is deactivated and marked not tested;
+    re-enter them with `connections edit NAME --config password=...`, which tests it again,
+    then activate it. Re-enter a token with `connectors edit NAME --token-file FILE`. With
+    the key file lost, a new key is made only once no encrypted value is left (--all).
+
+    \b
+    Examples:
+        erpsync secrets reset --connection acme --yes
+        erpsync secrets reset --all
+    """
+    chosen = [o for o in (connector_name, connection_name, reset_all) if o]
+    if len(chosen) != 1:
+        raise CliError("give one of --connector NAME, --connection NAME or --all", 2)
+    registry = open_registry(db_path, create=False)
+    kind = "connector" if connector_name else "connection" if connection_name else None
+    name = connector_name or connection_name
+    lost = [
+        f"{k} {n}"
+        for k, n, _ in registry.undecryptable_secrets()
+        if kind in (None, k) and name in (None, n)
+    ]
+    if kind == "connector" and name is not None:
+        registry.connector(name)
+    elif kind == "connection" and name is not None:
+        registry.connection(name)
+    if not lost:
+        click.echo("Nothing to reset: every stored secret there decrypts.")
+        return
+    if not yes:
+        click.confirm(
+            f"Drop the secrets of {', '.join(lost)}? They must be entered again",
+            abort=True,
+            err=True,
+        )
+    dropped = registry.reset_secrets(kind, name)
+    click.echo(
+        f"Dropped the undecryptable secrets of {', '.join(dropped)}. Re-enter them with "
+        "erpsync connectors edit NAME --token-file FILE / erpsync connections edit NAME "
+        "--config KEY=VALUE (then test and activate the connection)."
+    )
+    left = registry.undecryptable_secrets()
+    if left:
+        missing = (
+            not os.environ.get(SECRET_KEY_ENV)
+            and not (registry.secrets.key_dir / KEY_FILE_NAME).exists()
+        )
+        click.echo(
+            f"note: {len(left)} other record(s) still hold secrets the key cannot decrypt"
+            + (
+                "; while the key is missing, no new secret can be stored until they are "
+                "reset too (--all) or the key is restored"
+                if missing
+                else ""
+            ),
+            err=True,
+        )
 
 
 def rotate_key_file(registry: Registry) -> int:
@@ -161,10 +242,15 @@ def resolve_interrupted_rotation(registry: Registry) -> bool:
     """
     key_dir = registry.secrets.key_dir
     new_path = key_dir / NEW_KEY_FILE_NAME
+    from host.files import KEY_FILE_LIMIT, FileReadError, read_bounded
+
     try:
-        box = SecretBox(key_dir, key=new_path.read_bytes().strip())
-    except FileNotFoundError:
-        return False
+        key = read_bounded(new_path, what=f"key file {new_path}", limit=KEY_FILE_LIMIT)
+    except FileReadError as exc:
+        if not (new_path.exists() or new_path.is_symlink()):
+            return False
+        raise CliError(f"{exc}; move it away to rotate again") from None
+    box = SecretBox(key_dir, key=key.strip())
     if any(_decrypts(box, s) for s in stored_secrets(registry)):
         _install(new_path, key_dir / KEY_FILE_NAME)
         return True

@@ -5,16 +5,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-import socket
 import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from host.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from host.server.run import Server
 
 TOKEN_ENV = "ERPSYNC_SERVE_TOKEN"
 
@@ -151,8 +153,6 @@ def run_server(
 
     `wrap`, when given, wraps the ASGI app (mock-server's fault injection uses it).
     """
-    import uvicorn
-
     from host.server import create_app
 
     if not connectors:
@@ -162,31 +162,53 @@ def run_server(
             "refusing to serve without a token on a non-loopback address; give --token or "
             "--token-file"
         )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Without it small answers wait on Nagle's algorithm: ~40 ms per request on loopback.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(2048)  # clients that connect before uvicorn starts wait instead of failing
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    for cid in sorted(connectors):
-        click.echo(f"serving connector {cid} at http://{shown_host}:{bound_port}/connectors/{cid}")
-    click.echo(
-        "auth: bearer token required" if token else "auth: none (--no-auth, loopback only)",
-        err=True,
-    )
-    sys.stdout.flush()
+
+    def announce(server: Server) -> None:
+        for cid in sorted(connectors):
+            click.echo(f"serving connector {cid} at {server.base}/connectors/{cid}")
+        click.echo(
+            "auth: bearer token required" if token else "auth: none (--no-auth, loopback only)",
+            err=True,
+        )
+
     app: Any = create_app(connectors, token=token)
     if wrap is not None:
         app = wrap(app)
-    config = uvicorn.Config(app, log_level=log_level, access_log=log_level in ("info", "debug"))
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    serve_app(app, host, port, log_level, ready=announce)
+
+
+def serve_app(
+    app: Any,
+    host: str,
+    port: int,
+    log_level: str,
+    *,
+    ready: Callable[[Server], None],
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Serve an ASGI app with host.server.run until interrupted; `ready(server)` prints the
+    real URL (flushed, so a parent reading our stdout sees it). A port that cannot be bound
+    is one line."""
+    from host.server.run import CannotListen, run
+
+    def announce(server: Server) -> None:
+        ready(server)
+        sys.stdout.flush()
+
+    try:
+        run(
+            app,
+            host,
+            port,
+            ready=announce,
+            log_level=log_level,
+            access_log=log_level in ("info", "debug"),
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )
+    except CannotListen as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 @click.command()
@@ -241,15 +263,22 @@ def _fault_wrapper(
     return wrap
 
 
-MOCK_FAIL_KINDS = (
-    "http500",
-    "malformed-json",
-    "slow-body",
-    "drop",
-    "wrong-version",
-    "reject-token",
-)
-"""Mirrors erpsync_mock_erp.faults.FAIL_KINDS, so `--help` imports no plugin."""
+class MockFailKinds(click.Choice):
+    """The mock app's fault kinds (erpsync_mock_erp.faults.FAIL_KINDS), read when first
+    needed (help or parsing of mock-server), so `erpsync --help` imports no plugin."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from erpsync_mock_erp.faults import FAIL_KINDS
+
+        return FAIL_KINDS
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """Ignored: the kinds are the mock app's."""
 
 
 @click.command(name="mock-server")
@@ -286,7 +315,7 @@ MOCK_FAIL_KINDS = (
     "--fail",
     "fail_kinds",
     multiple=True,
-    type=click.Choice(MOCK_FAIL_KINDS),
+    type=MockFailKinds(),
     help="Misbehave on every request this way (repeatable).",
 )
 @click.option(

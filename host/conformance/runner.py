@@ -23,6 +23,7 @@ from host.conformance.model import (
     Status,
     SuiteReport,
 )
+from host.protocol.scrub import Scrubber
 
 if TYPE_CHECKING:
     import httpx
@@ -110,4 +111,17 @@ async def run_suite(
     report.connector = {
         k: ctx.info.get(k) for k in ("id", "name", "vendor", "version", "protocol_version")
     }
+    scrub_report(report, client.scrubber().plus(client.secrets_of(config or {})))
     return report
+
+
+def scrub_report(report: SuiteReport, scrubber: Scrubber) -> None:
+    """Mask the run's secrets (the token, every secret value sent) in everything the report
+    quotes: a check's message and its expected/got may repeat what the connector said."""
+    if not scrubber:
+        return
+    for result in report.results:
+        result.message = scrubber.text(result.message, operation=f"check {result.id}")
+        result.expected = scrubber.data(result.expected)
+        result.got = scrubber.data(result.got)
+    report.connector = scrubber.data(report.connector, keep=("id", "protocol_version"))

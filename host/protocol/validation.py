@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from host.connector import Access, Field, FieldType
+from host.protocol.scrub import MASK
 from host.protocol.values import FieldValueError, coerce_value
 
-MASK = "****"
+__all__ = ["MASK", "FieldReport", "ValidationReport", "validate_config"]
 
 
 @dataclass

@@ -14,17 +14,18 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from host.home import default_db_path
+from host.home import default_db_path, make_private_dir
+from host.protocol.scrub import MASK
 from host.registry.secrets import SecretBox
 
 EVERYONE = "everyone"
 RESTRICTED = "restricted"
-MASK = "****"
 UNCHANGED: Any = object()
 """Marks an argument of an update that keeps the stored value."""
 
@@ -49,8 +50,25 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+_acting_admin: ContextVar[str | None] = ContextVar("erpsync_acting_admin", default=None)
+
+
+@contextmanager
+def acting_admin(who: str) -> Iterator[None]:
+    """Changes made inside are audited as `who` (the web admin's signed-in admin), whatever
+    ERPSYNC_ADMIN or the OS user say; a context variable, so concurrent requests never mix."""
+    token = _acting_admin.set(who)
+    try:
+        yield
+    finally:
+        _acting_admin.reset(token)
+
+
 def current_admin() -> str:
-    """Who is acting, for the audit log: ERPSYNC_ADMIN, else the OS user."""
+    """Who is acting, for the audit log: `acting_admin`, else ERPSYNC_ADMIN, else the OS user."""
+    acting = _acting_admin.get()
+    if acting:
+        return acting
     explicit = os.environ.get("ERPSYNC_ADMIN")
     if explicit:
         return explicit
@@ -136,8 +154,9 @@ class Registry:
         from host.registry.migrations import migrations
 
         self.path = path
+        self.in_memory = in_memory
         if not in_memory:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
         if not in_memory and not path.exists():
             # Owner-only from the start; SQLite gives the -wal and -shm files the same mode.
             with contextlib.suppress(FileExistsError):
@@ -152,7 +171,8 @@ class Registry:
             # Under the write lock, so two first-time commands never both create the schema.
             with self._immediate():
                 migrations.apply(self.db)
-        self.secrets = secret_box or SecretBox(path.parent)
+        self.secrets = secret_box or SecretBox(path.parent, holds_secrets=self.holds_secrets)
+        self._tokens: dict[str, str] = {}  # sealed token -> token, for scrubbing messages
 
     @classmethod
     def open(cls, db_path: str | Path | None = None, *, create: bool = True) -> Registry:
@@ -280,18 +300,25 @@ class Registry:
         token: str | None = UNCHANGED,
         ca_bundle: str | None = UNCHANGED,
     ) -> ConnectorRecord:
-        """Rename, move or re-token a connector; its connections follow a rename."""
-        with self.transaction("connector.edit", name):
+        """Rename, move or re-token a connector; its connections follow a rename.
+
+        The audit record names the columns that changed (never a value) and a rename."""
+        with self.transaction():
             row = self._connector_row(name)
             if row is None:
                 raise NotFound(f"no connector named {name!r}")
             changes: dict[str, Any] = {"updated_at": now()}
+            changed: list[str] = []
             if url is not UNCHANGED:
                 changes["url"] = url
             if token is not UNCHANGED:
                 changes["token"] = self.secrets.encrypt(token) if token else None
+                if token or row["token"]:  # a new token, or a cleared one
+                    changed.append("token")
             if ca_bundle is not UNCHANGED:
                 changes["ca_bundle"] = ca_bundle
+            changed += [c for c in ("url", "ca_bundle") if c in changes and changes[c] != row[c]]
+            detail = ", ".join(sorted(changed))
             target = name
             if new_name is not UNCHANGED and new_name != name:
                 if self._connector_row(new_name) is not None:
@@ -302,9 +329,21 @@ class Registry:
                 )
                 self.db.table("connectors").delete(name)
                 target = new_name
+                detail = "; ".join(filter(None, [detail, f"renamed {name} -> {new_name}"]))
             else:
                 self.db.table("connectors").update(name, changes)
+            self.audit("connector.edit", target, detail)
         return self.connector(target)
+
+    def connectors_at(self, url: str, excluding: str | None = None) -> list[str]:
+        """Names of the connector records whose URL is `url` once normalised: two records
+        for one connector see each other's connections there."""
+        wanted = normalise_url(url)
+        return [
+            c.name
+            for c in self.connectors()
+            if c.name != excluding and normalise_url(c.url) == wanted
+        ]
 
     def remove_connector(self, name: str) -> None:
         with self.transaction("connector.remove", name):
@@ -415,6 +454,9 @@ class Registry:
         stamp = now()
         with self.transaction("connection.add", name):
             self.connector(connector)
+            test_message = self._scrubbed_message(
+                test_message, connector, [str(config[k]) for k in kept]
+            )
             self.check_principals(user_names, group_names)
             if self._connection_row(name) is not None:
                 raise Conflict(f"a connection named {name!r} already exists")
@@ -437,6 +479,7 @@ class Registry:
                 }
             )
             self._write_access(guid, user_names, group_names)
+            self._journal(guid, connector, "registered")
         return self.connection(name)
 
     def check_principals(self, users: Iterable[str], groups: Iterable[str]) -> None:
@@ -528,15 +571,57 @@ class Registry:
             if r.scope == EVERYONE or visible_to in r.users or groups.intersection(r.groups)
         ]
 
-    def connection_config(self, guid: str) -> dict[str, Any] | None:
-        """The full config, secrets decrypted: only ever sent to the connector itself."""
+    def connection_config(self, guid: str, *, without_lost: bool = False) -> dict[str, Any] | None:
+        """The full config, secrets decrypted: only ever sent to the connector itself.
+
+        `without_lost` leaves out secrets the key cannot decrypt instead of raising
+        SecretKeyError, so an edit can replace them (the admin re-enters them); a missing
+        key still raises, as no new secret could be stored either."""
+        from host.registry.secrets import MissingKeyError, SecretKeyError
+
         rows = list(self.db.table("connections").rows_where("guid = ?", [guid]))
         if not rows:
             return None
         config = json.loads(rows[0]["config"])
         if rows[0]["secrets"]:
-            config.update(json.loads(self.secrets.decrypt(rows[0]["secrets"])))
+            try:
+                config.update(json.loads(self.secrets.decrypt(rows[0]["secrets"])))
+            except SecretKeyError as exc:
+                if not without_lost or isinstance(exc, MissingKeyError):
+                    raise
         return dict(config)
+
+    def connection_secrets(self, guid: str) -> list[str]:
+        """The decrypted secret values of a connection: what its connector's answers about
+        it are scrubbed of. (The connection's `secrets` column holds exactly those.)"""
+        from host.registry.secrets import MissingKeyError, SecretKeyError
+
+        rows = list(self.db.table("connections").rows_where("guid = ?", [guid]))
+        if not rows or not rows[0]["secrets"]:
+            return []
+        try:
+            hidden = json.loads(self.secrets.decrypt(rows[0]["secrets"]))
+        except SecretKeyError as exc:
+            if isinstance(exc, MissingKeyError):
+                raise
+            return []  # written with another key: unknown here, so nothing of it can be shown
+        return [str(v) for v in hidden.values() if v not in (None, "")]
+
+    def _scrubbed_message(
+        self, message: str | None, connector: str, secrets: Iterable[str]
+    ) -> str | None:
+        """A last-test message as it may be stored: scrubbed of the connection's secrets and
+        its connector's token, whoever composed it (defence in depth behind the client)."""
+        if not message:
+            return message
+        from host.protocol.scrub import Scrubber
+
+        row = self._connector_row(connector)
+        sealed = row["token"] if row is not None else None
+        if sealed and sealed not in self._tokens:
+            self._tokens[sealed] = self.secrets.decrypt(sealed)
+        scrubber = Scrubber([*secrets, self._tokens.get(sealed or "")])
+        return scrubber.text(message, operation="the last test")
 
     def update_connection(
         self,
@@ -577,9 +662,16 @@ class Registry:
                     secret_keys=json.dumps(kept),
                 )
             if test_state is not UNCHANGED:
+                secrets = (
+                    self.connection_secrets(guid)
+                    if config is UNCHANGED
+                    else [str(config[k]) for k in secret_keys if config.get(k) not in (None, "")]
+                )
                 changes.update(
                     last_test_state=test_state,
-                    last_test_message=test_message,
+                    last_test_message=self._scrubbed_message(
+                        test_message, current.connector, secrets
+                    ),
                     last_tested_at=now() if test_state else None,
                 )
             if users is not UNCHANGED or groups is not UNCHANGED:
@@ -610,10 +702,17 @@ class Registry:
             self.db.execute("delete from connection_access where connection = ?", [guid])
             self.db.execute("delete from actor_type_cache where connection = ?", [guid])
             self.db.table("connections").delete(guid)
+            self._journal(guid, record.connector, "removed")
             self.audit("connection.remove", record.name)
 
     def record_test(self, guid: str, state: str, message: str) -> None:
         with self.transaction():
+            found = self.db.execute(
+                "select connector from connections where guid = ?", [guid]
+            ).fetchone()
+            if found is not None and message:
+                secrets = self.connection_secrets(guid)
+                message = self._scrubbed_message(message, found[0], secrets) or ""
             self.db.table("connections").update(
                 guid,
                 {"last_test_state": state, "last_test_message": message, "last_tested_at": now()},
@@ -656,21 +755,136 @@ class Registry:
 
     # --- secrets -----------------------------------------------------------------------
 
-    def undecryptable_secrets(self) -> list[str]:
-        """Names of records whose secret the current key cannot decrypt (for `doctor`)."""
+    def holds_secrets(self) -> bool:
+        """Whether any encrypted value is stored: then a missing key is never replaced."""
+        return bool(
+            self.db.execute(
+                "select exists(select 1 from connectors where token is not null) "
+                "or exists(select 1 from connections where secrets is not null)"
+            ).fetchone()[0]
+        )
+
+    def undecryptable_secrets(self) -> list[tuple[str, str, str]]:
+        """(kind, name, reason) of each record whose secret the key cannot decrypt."""
         from host.registry.secrets import SecretKeyError
 
         found = []
-        for table, key, column in (
-            ("connectors", "name", "token"),
-            ("connections", "name", "secrets"),
-        ):
-            for row in self.db.table(table).rows_where(f"{column} is not null"):
+        for kind, column in (("connector", "token"), ("connection", "secrets")):
+            for row in self.db.table(f"{kind}s").rows_where(
+                f"{column} is not null", order_by="name"
+            ):
                 try:
                     self.secrets.decrypt(row[column])
-                except SecretKeyError:
-                    found.append(f"{table[:-1]} {row[key]}")
+                except SecretKeyError as exc:
+                    found.append((kind, row["name"], str(exc)))
         return found
+
+    def reset_secrets(self, kind: str | None = None, name: str | None = None) -> list[str]:
+        """Drop the secrets the key cannot decrypt (of one connector or connection, or all),
+        in one audited transaction, so the admin can re-enter them with `edit`.
+
+        A connection that lost its secrets is deactivated and marked not tested: it must
+        pass a new test before it is activated again. Returns what was dropped."""
+        from host.registry.secrets import SecretKeyError
+
+        dropped: list[str] = []
+        with self.transaction():
+            if kind == "connector" and name is not None:
+                self.connector(name)
+            if kind == "connection" and name is not None:
+                self.connection(name)
+            for table, column in (("connector", "token"), ("connection", "secrets")):
+                if kind not in (None, table):
+                    continue
+                where, args = f"{column} is not null", []
+                if name is not None:
+                    where, args = where + " and name = ?", [name]
+                for row in list(self.db.table(f"{table}s").rows_where(where, args)):
+                    try:
+                        self.secrets.decrypt(row[column])
+                        continue
+                    except SecretKeyError:
+                        pass
+                    if table == "connector":
+                        self.db.table("connectors").update(
+                            row["name"], {"token": None, "updated_at": now()}
+                        )
+                        detail = "token"
+                    else:
+                        keys = json.loads(row["secret_keys"] or "[]")
+                        self.db.table("connections").update(
+                            row["guid"],
+                            {
+                                "secrets": None,
+                                "secret_keys": "[]",
+                                "active": 0,
+                                "last_test_state": None,
+                                "last_test_message": None,
+                                "last_tested_at": None,
+                                "updated_at": now(),
+                            },
+                        )
+                        detail = ", ".join(keys) + "; deactivated, not tested"
+                    self.audit("secrets.reset", f"{table} {row['name']}", detail)
+                    dropped.append(f"{table} {row['name']}")
+        return dropped
+
+    # --- GUID journal ------------------------------------------------------------------
+
+    def journal_guid(self, guid: str, connector: ConnectorRecord) -> None:
+        """Record, and commit, that this registry is about to hand `guid` to `connector`.
+
+        Called before the connector's save: whatever happens next, `doctor` can tell a GUID
+        this registry created and lost from one it never created (never to be deleted)."""
+        import socket
+
+        stamp = now()
+        with self._immediate():
+            self.db.table("guid_journal").insert(
+                {
+                    "guid": guid,
+                    "connector": connector.name,
+                    "url": connector.url,
+                    "state": "handed",
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                },
+                replace=True,
+            )
+
+    def _journal(self, guid: str, connector: str, state: str) -> None:
+        """Set a journal row's state (inside the caller's transaction), creating it if none."""
+        stamp = now()
+        updated = self.db.execute(
+            "update guid_journal set state = ?, updated_at = ? where guid = ?", [state, stamp, guid]
+        ).rowcount
+        if not updated:
+            row = self._connector_row(connector)
+            self.db.table("guid_journal").insert(
+                {
+                    "guid": guid,
+                    "connector": connector,
+                    "url": row["url"] if row else "",
+                    "state": state,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
+
+    def journal(self) -> dict[str, dict[str, Any]]:
+        """Every journalled GUID -> its row."""
+        return {r["guid"]: r for r in self.db.table("guid_journal").rows}
+
+    def mark_journal(self, guid: str, state: str, action: str, target: str, detail: str) -> None:
+        """Set a journal row's state together with an audit record (doctor's repairs)."""
+        with self.transaction():
+            self.db.execute(
+                "update guid_journal set state = ?, updated_at = ? where guid = ?",
+                [state, now(), guid],
+            )
+            self.audit(action, target, detail)
 
     def rotate_secrets(self, new_box: SecretBox) -> int:
         """Re-encrypt every secret with `new_box`'s key in one transaction; returns the count."""
@@ -685,3 +899,24 @@ class Registry:
                 self.db.table("connections").update(row["guid"], {"secrets": sealed})
                 count += 1
         return count
+
+
+def normalise_url(url: str) -> str:
+    """A URL as a connector is reached: scheme and host in lower case, no default port,
+    no trailing slash. `app:` URLs are compared as they are."""
+    from urllib.parse import urlsplit
+
+    if url.startswith("app:"):
+        return url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
+        host += f":{port}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{scheme}://{host}{parts.path.rstrip('/')}{query}"

@@ -84,3 +84,102 @@ def m002_users_groups_cache_audit(db: Database) -> None:
 def m003_connector_ca_bundle(db: Database) -> None:
     # A private CA to trust for this connector's TLS certificate (verification stays on).
     db.table("connectors").add_column("ca_bundle", str)
+
+
+@migrations()
+def m004_guid_journal(db: Database) -> None:
+    # Every GUID this registry hands to a connector, written (and committed) before the
+    # connector's save: `doctor --repair` deletes on a connector only GUIDs listed here and
+    # not registered, never a GUID another registry (or another connector record) owns.
+    # state: handed (sent, not yet registered) | registered | removed | deleted
+    db.table("guid_journal").create(
+        {
+            "guid": str,
+            "connector": str,  # the connector record's name when handed (names are not FKs:
+            "url": str,  # the record may be renamed or removed later)
+            "state": str,
+            "pid": int,  # the process that handed it, to tell a running add from a crash
+            "host": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="guid",
+        not_null={"connector", "url", "state", "created_at", "updated_at"},
+    )
+    db.execute(
+        "insert into guid_journal (guid, connector, url, state, created_at, updated_at) "
+        "select c.guid, c.connector, k.url, 'registered', c.created_at, c.created_at "
+        "from connections c join connectors k on k.name = c.connector"
+    )
+
+
+@migrations()
+def sync_001_settings(db: Database) -> None:
+    # Sync settings per connection and actor type (host/sync/settings.py); removing a
+    # connection removes them (triggers, so the registry's own code needs no change).
+    db.execute(
+        "CREATE TABLE sync_types (connection TEXT NOT NULL, actor_type TEXT NOT NULL, "
+        "enabled INTEGER NOT NULL DEFAULT 0, entity TEXT NOT NULL, create_in_erp INTEGER NOT "
+        "NULL DEFAULT 0, PRIMARY KEY (connection, actor_type))"
+    )
+    db.execute(
+        "CREATE TABLE sync_fields (connection TEXT NOT NULL, actor_type TEXT NOT NULL, "
+        "erp_field TEXT NOT NULL, crm_field TEXT, direction TEXT NOT NULL DEFAULT '', "
+        "in_search INTEGER NOT NULL DEFAULT 0, on_tab INTEGER NOT NULL DEFAULT 1, rank INTEGER "
+        "NOT NULL DEFAULT 0, PRIMARY KEY (connection, actor_type, erp_field))"
+    )
+    db.execute(
+        "CREATE TABLE sync_list_items (connection TEXT NOT NULL, erp_list TEXT NOT NULL, "
+        "erp_item TEXT NOT NULL, crm_list TEXT NOT NULL, crm_item TEXT NOT NULL, "
+        "PRIMARY KEY (connection, erp_list, erp_item))"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX sync_list_items_one_to_one ON sync_list_items "
+        "(connection, erp_list, crm_list, crm_item)"
+    )
+    db.execute(
+        "CREATE TABLE sync_defaults (connection TEXT NOT NULL, actor_type TEXT NOT NULL, "
+        "erp_field TEXT NOT NULL, value TEXT, ask INTEGER NOT NULL DEFAULT 0, mandatory INTEGER "
+        "NOT NULL DEFAULT 0, PRIMARY KEY (connection, actor_type, erp_field))"
+    )
+    db.execute(
+        "CREATE TABLE sync_schedule (connection TEXT PRIMARY KEY, priority INTEGER, "
+        "interval_seconds INTEGER NOT NULL DEFAULT 300)"
+    )
+    tables = ("sync_types", "sync_fields", "sync_list_items", "sync_defaults", "sync_schedule")
+    deletes = " ".join(f"DELETE FROM {t} WHERE connection = old.guid;" for t in tables)
+    db.execute(
+        f"CREATE TRIGGER sync_settings_follow AFTER DELETE ON connections BEGIN {deletes} END"
+    )
+
+
+@migrations()
+def m_web_admins_and_sessions(db: Database) -> None:
+    # Accounts of the web admin (`erpsync admins`): argon2id hashes, never a password.
+    db.table("admins").create(
+        {
+            "name": str,
+            "password_hash": str,
+            "created_at": str,
+            "updated_at": str,
+            "last_login_at": str,
+        },
+        pk="name",
+        not_null={"password_hash", "created_at", "updated_at"},
+    )
+    # Server-side sessions of `erpsync web`: only the SHA-256 of a session id is stored, so a
+    # copy of this file signs nobody in. Times are Unix seconds.
+    db.table("admin_sessions").create(
+        {
+            "id_hash": str,
+            "admin": str,
+            "client": str,
+            "created_at": int,
+            "last_seen_at": int,
+            "expires_at": int,
+        },
+        pk="id_hash",
+        not_null={"admin", "created_at", "last_seen_at", "expires_at"},
+        foreign_keys=[("admin", "admins", "name")],
+    )
+    db.table("admin_sessions").create_index(["admin"])

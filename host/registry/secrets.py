@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,27 @@ class SecretKeyError(Exception):
     """The key is missing, malformed, or not the one the secrets were written with."""
 
 
+class MissingKeyError(SecretKeyError):
+    """No key at all while encrypted values exist: nothing can be encrypted or decrypted."""
+
+
 class SecretBox:
     """Encrypts and decrypts strings; the key is read (or created) on first use only."""
 
-    def __init__(self, key_dir: Path, key: bytes | None = None) -> None:
-        """`key` fixes the key (key rotation); else ERPSYNC_SECRET_KEY or the key file."""
+    def __init__(
+        self,
+        key_dir: Path,
+        key: bytes | None = None,
+        holds_secrets: Callable[[], bool] | None = None,
+    ) -> None:
+        """`key` fixes the key (key rotation); else ERPSYNC_SECRET_KEY or the key file.
+
+        `holds_secrets` tells whether encrypted values exist: then a missing key file is an
+        error naming it, never replaced by a new key that would decrypt none of them."""
         self.key_dir = key_dir
         self._key = key
+        self._holds_secrets = holds_secrets
+        self._source = f"the key file {key_dir / KEY_FILE_NAME}"
         self._fernet: Any = None
 
     def _cipher(self) -> Any:
@@ -37,8 +52,10 @@ class SecretBox:
             elif os.environ.get(SECRET_KEY_ENV):
                 key, source = os.environ[SECRET_KEY_ENV].encode(), SECRET_KEY_ENV
             else:
+                self._refuse_a_new_key()
                 key = self._key_from_file()
                 source = f"key file {self.key_dir / KEY_FILE_NAME}"
+            self._source = source
             try:
                 self._fernet = Fernet(key)
             except (ValueError, TypeError):
@@ -48,6 +65,19 @@ class SecretBox:
                     "print(Fernet.generate_key().decode())'"
                 ) from None
         return self._fernet
+
+    def _refuse_a_new_key(self) -> None:
+        """No key file while encrypted values exist: the key was lost, not never made."""
+        path = self.key_dir / KEY_FILE_NAME
+        if path.exists() or self._holds_secrets is None or not self._holds_secrets():
+            return
+        raise MissingKeyError(
+            f"the key of the stored secrets is missing: {SECRET_KEY_ENV} is not set and the "
+            f"key file {path} does not exist. Restore {path} from a backup (owner-only, "
+            f"chmod 600) or set {SECRET_KEY_ENV} to the key; if the key is lost, run "
+            "erpsync secrets reset --all and re-enter the tokens and passwords "
+            "(no new key is made while encrypted secrets exist)"
+        )
 
     def _key_from_file(self) -> bytes:
         """Read the key file, creating it (0600) on first use."""
@@ -84,8 +114,10 @@ class SecretBox:
             return str(self._cipher().decrypt(token.encode()).decode())
         except InvalidToken:
             raise SecretKeyError(
-                f"cannot decrypt a stored secret: {SECRET_KEY_ENV} or {KEY_FILE_NAME} in "
-                f"{self.key_dir} is not the key it was written with"
+                f"cannot decrypt a stored secret: {self._source} is not the key it was "
+                f"written with. Restore that key ({KEY_FILE_NAME} in {self.key_dir} from a "
+                f"backup, or {SECRET_KEY_ENV}), or drop what it cannot decrypt with "
+                "erpsync secrets reset and re-enter it with edit"
             ) from None
 
 

@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 def ends_run(exc: BaseException) -> bool:
     """A failure that makes every check meaningless (the connector cannot be reached or
-    refuses the token, host.client.FAILURES): the run stops and says so once."""
+    refuses the token, host.failures.FAILURES): the run stops and says so once."""
     return isinstance(exc, ConnectorClientError) and exc.ends_run
 
 

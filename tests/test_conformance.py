@@ -64,7 +64,7 @@ def test_human_output_lists_every_check_and_says_read_only_checks_skip(invoke: I
     result = invoke("apps", "check", "mock")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("Conformance of mock (Mock ERP 0.1.0 by erpsync, protocol 1.0)")
+    assert lines[0].startswith("Conformance of mock (Mock ERP 0.1.0 by erpsync, protocol 1.1)")
     assert lines[1] == "config: the mock ERP's demo login (no --config given)"
     for check_id in ALL_IDS:
         status = "SKIP" if check_id.startswith("write.") else "PASS"
@@ -299,7 +299,7 @@ def test_a_url_that_speaks_another_protocol_version_and_no_envelopes_fails(
     checks = {c["id"]: c for c in report["checks"]}  # type: ignore[attr-defined]
     assert checks["info"]["status"] == "fail"
     assert checks["info"]["got"] == "2.0"
-    assert checks["info"]["expected"] == "1.x (this host speaks 1.0)"
+    assert checks["info"]["expected"] == "1.x (this host speaks 1.1)"
     assert checks["errors.envelope"]["status"] == "fail"
     assert "not JSON" in checks["errors.envelope"]["message"] or "HTTP 404" in str(
         checks["errors.envelope"]["got"]
@@ -401,7 +401,7 @@ class TestClient:
 
     def test_client(self, erpsync_client, erpsync_run, erpsync_app):
         assert erpsync_client.url == erpsync_app.url
-        assert erpsync_run(erpsync_client.info())["protocol_version"] == "1.0"
+        assert erpsync_run(erpsync_client.info())["protocol_version"] == "1.1"
 """
 
 

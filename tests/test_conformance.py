@@ -56,7 +56,7 @@ def test_the_mock_passes_every_check_in_process_with_its_demo_login(invoke: Invo
         "name": "Mock ERP",
         "vendor": "erpsync",
         "version": "0.1.0",
-        "protocol_version": "1.0",
+        "protocol_version": "1.1",
     }
 
 
@@ -87,7 +87,7 @@ def test_the_example_app_passes_with_its_writes_skipped_as_read_only(
     found = statuses(report)
     assert found.pop("write.create") == found.pop("write.save") == "skip"
     assert found.pop("test_config.rejects_wrong_password") == "skip"
-    assert found.pop("search.advanced") == "skip"  # the CSV connector does not offer it
+    assert found.pop("search.advanced") == "pass"  # it offers it since it lists searchable fields
     assert set(found.values()) == {"pass"}, report
     checks = {c["id"]: c for c in report["checks"]}  # type: ignore[attr-defined]
     assert "not_supported" in checks["write.create"]["message"]

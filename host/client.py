@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from host.connector import Actor, Field, Page, Response, Restriction, State
+from host.deadline import current as current_deadline
 from host.protocol import PROTOCOL_VERSION, is_supported_version
 from host.protocol import operations as ops
 from host.protocol.operations import Operation
@@ -170,18 +171,24 @@ class ConnectorClient:
         what = what or op.name.replace("_", " ")
         scrubber = await self._scrubber(path[0] if op.takes_guid else None, config)
         try:
-            response, data = await self._unscrubbed(op, path, json=json, params=params)
+            response, data = await self._unscrubbed(op, path, json=json, params=params, what=what)
         except ConnectorClientError as exc:
-            exc.args = (self._scrub_message(str(exc), scrubber, what),)
+            exc.args = (self._scrub_message(str(exc), scrubber, what or "the call"),)
             raise
-        return scrubber.response(response, what), data, scrubber
+        return scrubber.response(response, what or "the call"), data, scrubber
 
     async def _unscrubbed(
-        self, op: Operation, path: tuple[str, ...], *, json: Any, params: Mapping[str, Any] | None
+        self,
+        op: Operation,
+        path: tuple[str, ...],
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        what: str = "",
     ) -> tuple[Response, Any]:
         url = op.url(*path)
         response, data = await self._send(
-            op.method, url, json=json, params=params, idempotent=op.idempotent
+            op.method, url, json=json, params=params, idempotent=op.idempotent, what=what
         )
         if (
             response.error_code == "unknown_connection"
@@ -194,11 +201,20 @@ class ConnectorClient:
             if config is not None:
                 save = ops.SAVE_CONNECTION
                 saved, _ = await self._send(
-                    save.method, save.url(guid), json={"config": dict(config)}, params=None
+                    save.method,
+                    save.url(guid),
+                    json={"config": dict(config)},
+                    params=None,
+                    what="save connection",
                 )
                 if saved.ok:
                     response, data = await self._send(
-                        op.method, url, json=json, params=params, idempotent=op.idempotent
+                        op.method,
+                        url,
+                        json=json,
+                        params=params,
+                        idempotent=op.idempotent,
+                        what=what,
                     )
         if isinstance(data, Paged) and not op.paged:
             data = data.items  # only searches page; a stray next_cursor means nothing
@@ -252,24 +268,48 @@ class ConnectorClient:
         json: Any,
         params: Mapping[str, Any] | None,
         idempotent: bool = True,
+        what: str = "",
     ) -> tuple[Response, Any]:
         attempt = 0
         while True:
             try:
-                return await self._attempt(method, path, json=json, params=params)
+                return await self._attempt(method, path, json=json, params=params, what=what)
             except TRANSIENT_ERRORS:
+                overall = current_deadline()
+                pause = self._backoff * 2**attempt
                 if not idempotent or attempt >= self._retries:
                     raise
-            await asyncio.sleep(self._backoff * 2**attempt)
+                if overall is not None and overall.remaining() <= pause:
+                    raise  # no time left for another try: the last error says why
+            await asyncio.sleep(pause)
             attempt += 1
 
     async def _attempt(
-        self, method: str, path: str, *, json: Any, params: Mapping[str, Any] | None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        what: str = "",
     ) -> tuple[Response, Any]:
+        what = what or f"{method} {path}"
+        overall = current_deadline()
+        limit = self._deadline
+        if overall is not None:
+            overall.activity = what
+            limit = min(limit, overall.remaining())
         try:
-            async with asyncio.timeout(self._deadline):
+            if limit <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(limit):
                 answer, raw = await self._fetch(method, path, json=json, params=params)
         except (httpx.TimeoutException, TimeoutError) as exc:
+            if overall is not None and overall.expired:
+                raise ConnectorUnreachable(
+                    f"{self.label} did not answer {what!r} within {overall.seconds:g} s; "
+                    "check that the connector is running, or allow more with --timeout"
+                ) from exc
             raise ConnectorUnreachable(
                 f"{self.label}: timed out ({type(exc).__name__}); check that the connector "
                 "is running and not overloaded"

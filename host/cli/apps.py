@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from host.cli.common import emit_json, json_option, print_table
+from host.cli.config_input import config_options
 from host.cli.errors import CliError, safe
 
 HOST_DISTRIBUTION = "erpsync-host"
@@ -298,29 +299,12 @@ def _resolve_target(target: str, token: str | None) -> str:
 
 
 def _read_config(pairs: tuple[str, ...], config_file: str | None) -> dict[str, Any] | None:
-    """--config-file (a JSON object) overlaid with --config KEY=VALUE; None when neither."""
-    import json
-    from pathlib import Path
-
-    from host.cli.connections import parse_config_options
+    """--config-file (JSON or TOML) overlaid with --config KEY=VALUE; None when neither."""
+    from host.cli.config_input import read_config_input
 
     if not pairs and not config_file:
         return None
-    values: dict[str, Any] = {}
-    if config_file:
-        try:
-            data = json.loads(Path(config_file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise CliError(
-                f"--config-file {config_file!r}: cannot read it ({exc.strerror})"
-            ) from exc
-        except ValueError as exc:
-            raise CliError(f"--config-file {config_file!r} is not JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise CliError(f"--config-file {config_file!r} must hold a JSON object of values")
-        values.update(data)
-    values.update(parse_config_options(pairs))
-    return values
+    return read_config_input(pairs, config_file)
 
 
 def _print_report(report: Any, note: str) -> None:
@@ -353,18 +337,7 @@ def _print_report(report: Any, note: str) -> None:
 
 @apps.command(name="check")
 @click.argument("target")
-@click.option(
-    "--config",
-    "config_pairs",
-    metavar="KEY=VALUE",
-    multiple=True,
-    help="A connection value (repeatable); parsed per field type.",
-)
-@click.option(
-    "--config-file",
-    type=click.Path(dir_okay=False),
-    help="A JSON object of connection values; --config values win over it.",
-)
+@config_options
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of a connector URL.")
 @click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
 @click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")

@@ -107,10 +107,13 @@ def _cell(value: Any) -> str:
     return safe(value)
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
+def run_async(coro: Coroutine[Any, Any, T], *, spinner: bool = True) -> T:
+    """Run connector work, bounded by the command's --timeout (with a spinner on a tty)."""
     import asyncio  # not at the top: asyncio (and ssl) cost `erpsync apps list` ~40 ms
 
-    return asyncio.run(coro)
+    from host.cli.deadline import bounded
+
+    return asyncio.run(bounded(coro, spinner=spinner))
 
 
 def check_connector_url(url: str) -> str:
@@ -148,8 +151,11 @@ def make_client(
     label: str | None = None,
     timeout: float = 15.0,
     ca_bundle: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> ConnectorClient:
-    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI."""
+    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI.
+
+    `secrets` (besides the token and a saved connection's own) are scrubbed from answers."""
     import httpx
 
     from host.client import ConnectorClient
@@ -184,6 +190,7 @@ def make_client(
             secret_lookup=secret_lookup,
             label=label or url,
             timeout=timeout,
+            secrets=secrets,
         )
     return ConnectorClient(
         url,
@@ -193,16 +200,22 @@ def make_client(
         label=label or url,
         timeout=timeout,
         ca_bundle=ca_bundle,
+        secrets=secrets,
     )
 
 
-def client_for_connector(registry: Registry, record: ConnectorRecord) -> ConnectorClient:
+def client_for_connector(
+    registry: Registry, record: ConnectorRecord, secrets: Sequence[str] = ()
+) -> ConnectorClient:
+    """A client for a registered connector; `secrets` are scrubbed from its answers (the
+    secret values of a config about to be sent, when its fields are known here)."""
     return make_client(
         record.url,
         token=registry.connector_token(record.name),
         registry=registry,
         label=f"connector {record.name!r} ({record.url})",
         ca_bundle=record.ca_bundle,
+        secrets=secrets,
     )
 
 

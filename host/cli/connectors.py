@@ -18,6 +18,7 @@ from host.cli.common import (
     print_table,
     run_async,
 )
+from host.cli.deadline import timeout_option
 from host.cli.errors import CliError, safe
 from host.cli.users import check_name
 
@@ -63,6 +64,7 @@ ca_bundle_option = click.option(
 @click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
+@timeout_option
 @json_option
 @db_option
 def add_connector(
@@ -134,6 +136,7 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
 @connectors.command(name="show")
 @click.argument("name")
 @click.option("--check", is_flag=True, help="Also ask the connector for its info now.")
+@timeout_option
 @json_option
 @db_option
 def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -> None:
@@ -186,6 +189,7 @@ def _fetch_info(
 @click.option("--clear-token", is_flag=True, help="Send no token from now on.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
+@timeout_option
 @json_option
 @db_option
 def edit_connector(

@@ -36,6 +36,7 @@ from host.cli.common import (
     print_table,
     run_async,
 )
+from host.cli.deadline import fresh_deadline, timeout_option_each
 from host.cli.errors import CliError, printable
 
 if TYPE_CHECKING:
@@ -292,6 +293,7 @@ async def _orphan(
 
 @click.command()
 @click.option("--repair", is_flag=True, help="Mend what can be mended, from the registry.")
+@timeout_option_each("connector")
 @json_option
 @db_option
 def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
@@ -319,7 +321,8 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
     async def connectors() -> list[Finding]:
         found: list[Finding] = []
         for record in registry.connectors():
-            found += await check_connector(registry, record, repair, registered, journal)
+            with fresh_deadline():
+                found += await check_connector(registry, record, repair, registered, journal)
         return found
 
     findings += run_async(connectors())

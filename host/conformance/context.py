@@ -95,6 +95,33 @@ class Context:
         self.info: dict[str, Any] = {}
         self._memo: dict[Any, tuple[bool, Any]] = {}
         self._to_delete: list[str] = []
+        self.last_request = ""
+        """METHOD path of the request sent last: what a check that hangs was waiting for."""
+        hooks = getattr(self.raw, "event_hooks", None)
+        if isinstance(hooks, dict):
+            hooks.setdefault("request", []).append(self._note_request)
+
+    async def _note_request(self, request: httpx.Request) -> None:
+        self.last_request = f"{request.method} {request.url.path}"
+
+    # --- protocol 1.1 ----------------------------------------------------------------------
+
+    @property
+    def minor(self) -> int:
+        """The connector's protocol minor version (0 for 1.0): 1.1 rules apply from 1."""
+        from host.protocol import minor_version
+
+        return minor_version(self.info.get("protocol_version"))
+
+    @property
+    def capabilities(self) -> dict[str, Any] | None:
+        caps = self.info.get("capabilities")
+        return caps if isinstance(caps, dict) else None
+
+    def require_1_1(self, what: str) -> None:
+        """Skip (naming `what`) for a 1.0 connector: the rule came with protocol 1.1."""
+        if self.minor < 1:
+            raise skip(f"{what} is a protocol 1.1 rule; the connector speaks 1.0")
 
     # --- remembering answers ---------------------------------------------------------------
 
@@ -205,6 +232,26 @@ class Context:
         return await self.remember(("sample", actor_type), find, strict=False)
 
     # --- raw HTTP ------------------------------------------------------------------------------
+
+    async def raw_answer(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> tuple[int, Any, str]:
+        """Send one request as it is: (HTTP status, JSON body or None, body text). `token`
+        replaces the run's bearer token ("" sends none at all)."""
+        if self.raw is None:
+            raise skip("needs a raw HTTP client for this connector; none was given")
+        request = self.raw.build_request(method, path, **kwargs)
+        if token is not None:
+            request.headers.pop("Authorization", None)
+            if token:
+                request.headers["Authorization"] = f"Bearer {token}"
+        answer = await self.raw.send(request)
+        text = answer.text
+        try:
+            body = json.loads(answer.content)
+        except ValueError:
+            body = None
+        return answer.status_code, body, text
 
     async def raw_json(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         """Send one request as it is, without the client's checks: (HTTP status, JSON body).

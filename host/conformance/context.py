@@ -23,7 +23,14 @@ from host.client import (
     ConnectorUnreachable,
     Unauthorized,
 )
-from host.conformance.model import CheckFailed, CheckSkipped, Need, fail, skip
+from host.conformance.model import (
+    CheckFailed,
+    CheckSkipped,
+    Need,
+    fail,
+    not_applicable,
+    skip,
+)
 from host.connector import Access, Actor, Field, FieldType, Response
 
 if TYPE_CHECKING:
@@ -117,6 +124,13 @@ class Context:
     def capabilities(self) -> dict[str, Any] | None:
         caps = self.info.get("capabilities")
         return caps if isinstance(caps, dict) else None
+
+    def declares(self, name: str) -> bool | None:
+        """Whether info's capabilities list the optional operation; None for 1.0."""
+        caps = self.capabilities
+        if caps is None or not isinstance(caps.get("operations"), list):
+            return None
+        return name in caps["operations"]
 
     def require_1_1(self, what: str) -> None:
         """Skip (naming `what`) for a 1.0 connector: the rule came with protocol 1.1."""
@@ -292,6 +306,10 @@ class Context:
                 created = await self.client.create_actor(guid, sent)
             except CallFailed as exc:
                 if exc.response.error_code == "not_supported":
+                    if self.declares("create_actor") is False:
+                        raise not_applicable(
+                            "the connector declares no create actor (a read-only connector)"
+                        ) from None
                     raise skip(
                         "the connector does not create actors (not_supported): a read-only "
                         "connector passes"

@@ -53,6 +53,16 @@ class CheckSkipped(Exception):
         self.reason = reason
 
 
+class NotApplicable(CheckSkipped):
+    """The rule does not apply to this connector by its own declaration (e.g. a read-only
+    connector and the write checks): the check passes, saying so, also under --strict."""
+
+
+def not_applicable(reason: str) -> NotApplicable:
+    """`raise not_applicable(...)`: a pass with the reason the rule does not apply."""
+    return NotApplicable(reason)
+
+
 def fail(message: str, *, expected: Any = None, got: Any = None) -> CheckFailed:
     """`raise fail(...)`: a failed check naming what was expected and what came back."""
     return CheckFailed(message, expected=expected, got=got)

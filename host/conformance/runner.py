@@ -20,6 +20,7 @@ from host.conformance.model import (
     CheckFailed,
     CheckResult,
     CheckSkipped,
+    NotApplicable,
     Status,
     SuiteReport,
 )
@@ -67,6 +68,8 @@ async def run_check(check: Check, ctx: Context) -> CheckResult:
     except CheckFailed as exc:
         result.status, result.message = Status.FAIL, exc.message
         result.expected, result.got = exc.expected, exc.got
+    except NotApplicable as exc:
+        result.message = f"not applicable: {exc.reason}"
     except CheckSkipped as exc:
         result.status, result.message = Status.SKIP, exc.reason
     except CallFailed as exc:

@@ -19,6 +19,7 @@ from host.conformance.context import (
 from host.conformance.model import (
     Need,
     fail,
+    not_applicable,
     skip,
 )
 from host.connector import (
@@ -269,7 +270,7 @@ async def test_config_rejects_wrong_password(ctx: Context) -> str | None:
     fields = await ctx.config_fields()
     secrets = [f.key for f in fields if f.type is FieldType.PASSWORD and f.settable]
     if not secrets:
-        raise skip("no password config field")
+        raise not_applicable("no password config field: no login to refuse")
     values = await ctx.config()
     for key in secrets:
         values[key] = WRONG_PASSWORD if values.get(key) != WRONG_PASSWORD else WRONG_PASSWORD + "!"

@@ -17,6 +17,7 @@ from host.conformance.context import (
 from host.conformance.model import (
     Need,
     fail,
+    not_applicable,
     skip,
 )
 from host.connector import (
@@ -96,6 +97,8 @@ async def write_save(ctx: Context) -> str | None:
         saved = await ctx.client.save_actors(guid, [changed])
     except CallFailed as exc:
         if error_code_of(exc) == "not_supported":
+            if ctx.declares("save_actors") is False:
+                raise not_applicable("the connector declares no save actors") from None
             raise skip("the connector does not save actors (not_supported)") from None
         raise
     mine = [a for a in saved if a.erp_key == created.erp_key]

@@ -149,3 +149,34 @@ async def changed_since_field_keys(ctx: Context) -> str | None:
         return None
 
     return await per_type(ctx, one)
+
+
+@check(
+    "stamps.format",
+    "last_modified stamps are printable ASCII without spaces and sort as plain strings",
+    "Clients compare stamps as strings (docs/protocol.md): '9' after '10' loses changes.",
+    needs=[Need.CONNECTION],
+)
+async def stamps_format(ctx: Context) -> str | None:
+    async def one(actor_type: str) -> str | None:
+        full, _ = await changes(ctx, actor_type, strict=False)
+        if not full:
+            raise skip("no actors")
+        stamps = [a.last_modified for a in full]
+        bad = [s for s in stamps if not (s and s.isascii() and s.isprintable() and " " not in s)]
+        if bad:
+            raise fail(
+                f"stamps {bad[:3]!r} are not printable ASCII",
+                expected="e.g. 00000000000123",
+                got=bad[0],
+            )
+        for before, after in pairwise(stamps):
+            if after < before:
+                raise fail(
+                    f"stamp {after!r} comes after {before!r} but sorts before it as a string",
+                    expected="stamps that sort as strings (zero-padded counters, fixed-shape UTC)",
+                    got=[before, after],
+                )
+        return f"{stamps[0]} .. {stamps[-1]}"
+
+    return await per_type(ctx, one)

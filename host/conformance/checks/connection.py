@@ -74,3 +74,23 @@ async def connection_unknown_guid(ctx: Context) -> str | None:
             got=problems[0],
         )
     return None
+
+
+@check(
+    "connection.delete_idempotent",
+    "deleting a GUID the connector does not hold answers ok",
+    "A delete retried after a lost answer must not fail (protocol 1.1).",
+)
+async def connection_delete_idempotent(ctx: Context) -> str | None:
+    ctx.require_1_1("idempotent delete")
+    from host.protocol import operations as ops
+
+    path = ops.DELETE_CONNECTION.url(fresh_guid())
+    status, body, text = await ctx.raw_answer(ops.DELETE_CONNECTION.method, path)
+    if status != 200 or not isinstance(body, dict) or body.get("ok") is not True:
+        raise fail(
+            "deleting an unknown GUID did not answer ok",
+            expected="HTTP 200, ok: true",
+            got=f"HTTP {status} {text[:100]!r}",
+        )
+    return None

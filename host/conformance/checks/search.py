@@ -106,3 +106,77 @@ async def search_advanced(ctx: Context) -> str | None:
         return f"{key} = {value!r}: {len(found)}"
 
     return await per_type(ctx, one)
+
+
+@check(
+    "search.blank",
+    "a blank search finds actors whenever changed since has some",
+    "Blank text means all; a search that finds nothing hides every actor from import.",
+    needs=[Need.CONNECTION],
+)
+async def search_blank(ctx: Context) -> str | None:
+    guid = await ctx.connection()
+
+    async def one(actor_type: str) -> str | None:
+        page = await ctx.client.changes_page(guid, actor_type, "", limit=1)
+        found = await ctx.client.search_page(
+            "search_actors", guid, actor_type, {"text": ""}, limit=5
+        )
+        if page.actors and not found.actors:
+            raise fail(
+                "a blank search found nothing, changed since has actors",
+                expected="the actors changed since answers",
+                got=[],
+            )
+        if not page.actors:
+            raise skip("no actors")
+        return None
+
+    return await per_type(ctx, one)
+
+
+@check(
+    "search.paging",
+    "a search larger than its limit says so with next_cursor, and the pages hold each actor once",
+    "No silent caps: an import that sees only the first page must know there is more.",
+    needs=[Need.CONNECTION],
+)
+async def search_paging(ctx: Context) -> str | None:
+    ctx.require_1_1("search paging")
+    guid = await ctx.connection()
+
+    async def one(actor_type: str) -> str | None:
+        body = {"text": "", "field_keys": []}
+        first = await ctx.client.search_page("search_actors", guid, actor_type, body, limit=2)
+        if len(first.actors) > 2:
+            raise fail(
+                f"limit 2 answered {len(first.actors)} actors", expected=2, got=len(first.actors)
+            )
+        if len(first.actors) < 2:
+            raise skip("fewer than 3 actors")
+        keys = [a.erp_key for a in first.actors]
+        cursor, pages = first.cursor, 1
+        while cursor and pages < 10:
+            page = await ctx.client.search_page(
+                "search_actors", guid, actor_type, body, limit=2, cursor=cursor
+            )
+            keys += [a.erp_key for a in page.actors]
+            cursor, pages = page.cursor, pages + 1
+        whole = await ctx.client.search_page("search_actors", guid, actor_type, body, limit=100)
+        if pages == 1 and len(whole.actors) > 2:
+            raise fail(
+                f"{len(whole.actors)} actors match, limit 2 answered no next_cursor",
+                expected="a next_cursor",
+                got="",
+            )
+        twice = [k for k in set(keys) if keys.count(k) > 1]
+        expected = [a.erp_key for a in whole.actors][: len(keys)]
+        if twice or (not whole.cursor and sorted(keys) != sorted(expected)):
+            raise fail(
+                f"pages of 2 held {len(keys)} actors" + (f", {twice[:3]} twice" if twice else ""),
+                expected=f"the {len(expected)} actors of one page of 100, once each",
+                got=keys[:10],
+            )
+        return f"{len(keys)} actors in {pages} pages"
+
+    return await per_type(ctx, one)

@@ -126,3 +126,44 @@ async def write_save(ctx: Context) -> str | None:
             got=problems[0],
         )
     return f"saved {target.key}; last_modified {created.last_modified} -> {mine[0].last_modified}"
+
+
+@check(
+    "write.conflict",
+    "save with check_last_modified refuses a stale actor with 409 conflict and saves nothing",
+    "Two writers must not overwrite each other's changes unseen (protocol 1.1).",
+    needs=[Need.WRITE, Need.CONNECTION],
+)
+async def write_conflict(ctx: Context) -> str | None:
+    ctx.require_1_1("check_last_modified")
+    if ctx.declares("save_actors") is False:
+        raise not_applicable("the connector declares no save actors")
+    guid = await ctx.connection()
+    _, created = await ctx.created()
+    current = await ctx.client.get_actors(guid, created.actor_type, [created.erp_key])
+    if not current:
+        raise skip("the created actor is gone")
+    stale = current[0].to_dict()
+    stale["last_modified"] = "0" if stale["last_modified"] != "0" else "00"
+    from host.protocol import operations as ops
+
+    status, body, text = await ctx.raw_answer(
+        ops.SAVE_ACTORS.method,
+        ops.SAVE_ACTORS.url(guid),
+        json={"actors": [stale], "check_last_modified": True},
+    )
+    code = body.get("error_code") if isinstance(body, dict) else None
+    if (status, code) != (409, "conflict"):
+        raise fail(
+            "a stale last_modified with check_last_modified was not refused",
+            expected="HTTP 409, error_code conflict",
+            got=f"HTTP {status} {text[:100]!r}",
+        )
+    after = await ctx.client.get_actors(guid, created.actor_type, [created.erp_key])
+    if after and after[0].last_modified != current[0].last_modified:
+        raise fail(
+            "the refused save changed the actor",
+            expected=current[0].last_modified,
+            got=after[0].last_modified,
+        )
+    return f"refused a stale save of {created.actor_type} {created.erp_key}"

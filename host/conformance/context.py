@@ -247,6 +247,23 @@ class Context:
 
     # --- raw HTTP ------------------------------------------------------------------------------
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send on the raw client, bounded like the client's own calls (an in-process app has
+        no network timeout): a hang raises ConnectorUnreachable caused by TimeoutError."""
+        import asyncio
+
+        import httpx
+
+        assert self.raw is not None
+        limit = float(getattr(self.client, "_deadline", 30.0))
+        try:
+            async with asyncio.timeout(limit):
+                return await self.raw.send(request)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ConnectorUnreachable(
+                f"no answer to {request.method} {request.url.path} within {limit:g} s"
+            ) from exc
+
     async def raw_answer(
         self, method: str, path: str, *, token: str | None = None, **kwargs: Any
     ) -> tuple[int, Any, str]:
@@ -259,7 +276,7 @@ class Context:
             request.headers.pop("Authorization", None)
             if token:
                 request.headers["Authorization"] = f"Bearer {token}"
-        answer = await self.raw.send(request)
+        answer = await self._send(request)
         text = answer.text
         try:
             body = json.loads(answer.content)
@@ -274,7 +291,9 @@ class Context:
         """
         if self.raw is None:
             raise skip("needs a raw HTTP client for this connector; none was given")
-        answer = await self.raw.request(method, path, **kwargs)
+        if self.raw is None:
+            raise skip("needs a raw HTTP client for this connector; none was given")
+        answer = await self._send(self.raw.build_request(method, path, **kwargs))
         try:
             return answer.status_code, json.loads(answer.content)
         except ValueError:

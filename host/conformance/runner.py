@@ -59,11 +59,12 @@ async def run_check(check: Check, ctx: Context) -> CheckResult:
             await ctx.require(check.needs)
             result.message = await check.function(ctx) or ""
     except ABORT_ERRORS as exc:
+        waiting = ctx.last_request or "a request"
         if not (_timed_out(exc) and await _still_answers(ctx)):
             raise
         # One operation hangs, the connector still answers: this check fails, the run goes on.
         result.status = Status.FAIL
-        result.message = f"hung: no answer to {ctx.last_request or 'a request'} in time"
+        result.message = f"hung: no answer to {waiting} in time"
         result.expected, result.got = "an answer within the call timeout", describe(exc)
     except CheckFailed as exc:
         result.status, result.message = Status.FAIL, exc.message

@@ -51,8 +51,6 @@ async def secrets_canary(ctx: Context) -> str | None:
         seen.append((what, text))
 
     try:
-        await ask("info", "GET", ops.INFO.path)
-        await ask("config fields", "GET", ops.CONFIG_FIELDS.path)
         await ask("test config", "POST", ops.TEST_CONFIG.path, json={"config": planted})
         await ask("save", "PUT", ops.SAVE_CONNECTION.url(bad), json={"config": planted})
         await ask("test connection", "POST", ops.TEST_CONNECTION.url(bad))
@@ -73,6 +71,8 @@ async def secrets_canary(ctx: Context) -> str | None:
                 ops.SEARCH_ACTORS.url(guid, actor_type),
                 json={"text": canary, "limit": 5},
             )
+        await ask("info", "GET", ops.INFO.path)
+        await ask("config fields", "GET", ops.CONFIG_FIELDS.path)
     finally:
         root.removeHandler(handler)
         for key in (guid, bad):

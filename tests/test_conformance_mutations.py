@@ -58,6 +58,7 @@ def test_there_are_thirty_defects_covering_every_bullet() -> None:
         assert any(c.startswith(prefixes) for c in caught_by), bullet
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
 def test_each_defect_is_caught_by_its_check(defect: str) -> None:
     check_id, what = DEFECTS[defect]

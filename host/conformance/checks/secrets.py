@@ -39,7 +39,9 @@ async def secrets_canary(ctx: Context) -> str | None:
     values = await ctx.config()
     canary = "erpsync-canary-" + random.token_hex(6)
     planted = {**values, **dict.fromkeys(keys, canary)}
-    real = [str(values[k]) for k in keys if values.get(k)]
+    # A short real password ("p") would "leak" into every text: only canaries and real
+    # passwords long enough to mean something are looked for.
+    real = [str(values[k]) for k in keys if len(str(values.get(k) or "")) >= 6]
     guid, bad = fresh_guid(), fresh_guid()
     handler = _Collect()
     root = logging.getLogger()

@@ -22,6 +22,7 @@ from host.protocol import PROTOCOL_VERSION, is_supported_version
 from host.protocol import operations as ops
 from host.protocol.operations import Operation
 from host.protocol.scrub import Scrubber, secret_values
+from host.tokens import TOKEN_RULE, token_problem
 
 CONFIG_ERROR = "config_error"
 TRANSIENT = "transient"
@@ -62,6 +63,15 @@ class ConnectorBusy(ConnectorClientError):
     """HTTP 502/503/504: a proxy or the connector is temporarily unable to answer."""
 
     kind = TRANSIENT
+
+
+class InvalidTarget(ConnectorClientError):
+    """The URL or token cannot be sent at all (control characters, bad port): fix the input.
+
+    Its message never holds the token: httpx's own "Illegal header value" text does.
+    """
+
+    kind = CONFIG_ERROR
 
 
 TRANSIENT_ERRORS = (ConnectorUnreachable, ConnectorBusy)
@@ -132,11 +142,20 @@ class ConnectorClient:
         self._backoff = backoff
         self._max_bytes = max_response_bytes
         self._deadline = timeout * 2  # a body trickling in slowly must still end
+        if token:
+            problem = token_problem(token)
+            if problem:
+                raise InvalidTarget(f"{self.label}: the token {problem}; {TOKEN_RULE}")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers["User-Agent"] = f"erpsync-host (protocol {PROTOCOL_VERSION})"
+        try:
+            base_url = httpx.URL(self.url + ops.BASE_PATH)
+            base_url.port  # noqa: B018 - a port out of range fails here, not mid-request
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise InvalidTarget(f"{self.label}: not a valid URL ({_reason(exc)})") from None
         # No redirects: a bearer token must never follow a redirect to another host.
         self._http = httpx.AsyncClient(
-            base_url=self.url + ops.BASE_PATH,
+            base_url=base_url,
             headers=headers,
             timeout=timeout,
             transport=transport,
@@ -314,6 +333,13 @@ class ConnectorClient:
                 f"{self.label}: timed out ({type(exc).__name__}); check that the connector "
                 "is running and not overloaded"
             ) from exc
+        except (httpx.LocalProtocolError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            # httpx's text here can hold a header value, i.e. the token: never repeat it.
+            raise InvalidTarget(
+                f"{self.label}: the request could not be sent ({type(exc).__name__}: the URL "
+                "or the token holds characters HTTP does not allow); check the connector's "
+                "URL and token"
+            ) from None
         except httpx.ConnectError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                 raise CertificateError(

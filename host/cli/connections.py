@@ -278,7 +278,7 @@ def add_connection(
     name = check_name(name, "connection")
     check_scope(scope, users, groups)
     interactive = _interactive(no_input)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     if connector_name is None and not interactive:
         known = ", ".join(c.name for c in registry.connectors()) or "none registered"
         raise CliError(f"missing option --connector (registered: {known})", EXIT_USAGE)
@@ -362,7 +362,7 @@ def list_connections(visible_to: str | None, as_json: bool, db_path: str | None)
     Example:
         erpsync connections list --visible-to alice --json
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     rows = [c.to_dict() for c in registry.connections(visible_to=visible_to)]
     if as_json:
         emit_json(rows)
@@ -398,7 +398,7 @@ def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
     Example:
         erpsync connections show acme
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     data = {**record.to_dict(), "actor_types": registry.actor_types(record.guid)}
     if as_json:
@@ -465,7 +465,7 @@ def test_connection(
     """
     if bool(name) == test_all:
         raise CliError("give a connection NAME or --all (not both)", 2)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     records = registry.connections() if test_all else [registry.connection(name or "")]
     if not records:
         click.echo("no connections to test", err=True)
@@ -606,7 +606,7 @@ def edit_connection(
     from host.client import ConnectorClientError
 
     check_scope(scope, users, groups)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     seen = _snapshot(registry, record)
     given_config = bool(config_pairs or config_file)
@@ -738,7 +738,7 @@ def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     Example:
         erpsync connections activate acme
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     reasons, code = _activation_blockers(registry, record)
     from host.sync.settings import activation_reasons  # sync settings must be configured
@@ -799,7 +799,7 @@ def deactivate_connection(name: str, db_path: str | None) -> None:
     Example:
         erpsync connections deactivate acme
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     if record.active:
         registry.set_active(record.guid, False)
@@ -824,7 +824,7 @@ def remove_connection(name: str, yes: bool, no_input: bool, db_path: str | None)
     """
     from host.client import ConnectorClientError
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     if record.active and not (yes or no_input) and _interactive(no_input):
         click.confirm(f"Connection {name!r} is active. Remove it?", abort=True)

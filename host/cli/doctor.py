@@ -67,6 +67,8 @@ def check_files(registry: Registry, repair: bool) -> list[Finding]:
 
     if os.name == "nt":
         return [Finding("file modes", SKIPPED, "not checked on Windows (use the folder's ACL)")]
+    if registry.in_memory:
+        return [Finding("file modes", SKIPPED, f"no registry at {registry.path}")]
     db = registry.path
     key_dir = registry.secrets.key_dir
     targets = [(db.parent, 0o700)]
@@ -187,6 +189,8 @@ async def check_connector(
         client = client_for_connector(registry, record)
     except SecretKeyError:
         return [Finding(check, SKIPPED, "not checked: its token cannot be decrypted (see above)")]
+    except CliError as exc:  # an invalid stored URL, an app no longer installed: this one only
+        return [Finding(check, PROBLEM, exc.message)]
     ours = {g: c.name for g, c in registered.items() if c.connector == record.name}
     async with client:
         try:
@@ -313,7 +317,7 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
         erpsync doctor
         erpsync doctor --repair --json
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     findings = check_files(registry, repair) + check_registry(registry) + check_apps()
     registered = {c.guid: c for c in registry.connections()}
     journal = registry.journal()

@@ -33,6 +33,10 @@ EXIT_CODES = {
 }
 
 
+MISSING_REGISTRY = "erpsync.missing_registry"
+"""Key in click's shared context meta: set when a command found no registry at its path."""
+
+
 class CliError(click.ClickException):
     """A one-line error with a chosen exit code."""
 
@@ -71,9 +75,16 @@ def translate_errors() -> Iterator[None]:
 
 
 def client_exit_code(exc: Exception) -> int:
-    """The exit code of a ConnectorClientError: 4 transient, 3 refused, 5 anything else."""
-    from host.client import TRANSIENT_ERRORS, CallFailed  # loaded already: exc is one of its
+    """The exit code of a ConnectorClientError: 4 transient, 3 refused, 1 a URL or token that
+    cannot be sent at all, 5 anything else."""
+    from host.client import (  # loaded already: exc is one of its
+        TRANSIENT_ERRORS,
+        CallFailed,
+        InvalidTarget,
+    )
 
+    if isinstance(exc, InvalidTarget):
+        return EXIT_ERROR
     if isinstance(exc, TRANSIENT_ERRORS):
         return EXIT_UNREACHABLE
     if isinstance(exc, CallFailed):

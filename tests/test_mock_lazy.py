@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+
 from erpsync_mock_erp import MockErpConnector, store
 from erpsync_mock_erp.dataset import generate
 from erpsync_mock_erp.lazy import LazyDataset
-
 from host import Actor, Connection, Restriction
 
 CONFIG = {"server": "erp", "username": "demo", "password": "mock-erp-secret", "company": 1}
@@ -81,7 +81,9 @@ def _script(mock: MockErpConnector) -> list[object]:
     answers.append(mock.get_actors(c, "customer", ["5", "61", "1", "999", "x"], []))
     answers.append(mock.search_by_parent(c, "person", "", "customer", "3", []))
     answers.append(
-        mock.search_advanced(c, "customer", [Restriction("POSTALCITY", "contains", ("o",))], ["NAME"])
+        mock.search_advanced(
+            c, "customer", [Restriction("POSTALCITY", "contains", ("o",))], ["NAME"]
+        )
     )
     answers.append(mock.test_connection(c).user_explanation)
     return answers

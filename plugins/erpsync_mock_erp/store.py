@@ -101,6 +101,7 @@ class Table:
         self.next_number = base.size + 1
         self._eager = isinstance(base, EagerBase)
         self._haystacks: dict[str, str] = {}
+        self._search_keys = schema.text_search_keys  # a property: computed once here
 
     def _base_index(self, key: str) -> int | None:
         if key.isascii() and key.isdigit() and key[0] != "0" and int(key) <= self.base.size:
@@ -170,8 +171,7 @@ class Table:
         if text is None:
             values = actor.field_values
             text = "\x1f".join(
-                "" if values.get(k) is None else str(values[k])
-                for k in self.schema.text_search_keys
+                "" if values.get(k) is None else str(values[k]) for k in self._search_keys
             ).casefold()
             if self._eager:
                 self._haystacks[actor.erp_key] = text

@@ -76,8 +76,11 @@ class Server(Address):
         self.scheme = "https" if ssl_certfile else "http"
         self.sock = bind(host, port, backlog=backlog)
         self.port = int(self.sock.getsockname()[1])
+        from host.server.badrequest import EnvelopeHTTPProtocol
+
         config = uvicorn.Config(
             app,
+            http=EnvelopeHTTPProtocol,
             log_level=log_level,
             access_log=access_log,
             lifespan=lifespan,

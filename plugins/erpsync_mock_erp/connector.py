@@ -14,8 +14,10 @@ for every actor created or saved; `changed_since` accepts such a stamp (or its u
 digits, or nothing for everything) and pages in (last_modified, erp_key) order with an opaque
 cursor, so nothing is skipped or repeated when actors change between pages.
 
-Simple searches (`search_actors`, `search_by_parent`) and `search_advanced` return at most
-`MAX_RESULTS` (500) actors, in ERP-number order.
+Simple searches (`search_actors`, `search_by_parent`) and `search_advanced` return every
+match, in ERP-number order; the connector host pages them for the client (protocol v1.1).
+Field values must be native JSON of the field's type (strict, as the wire is); `save_actors`
+honours `check_last_modified` atomically, under the store's lock.
 
 Environment variables, read when the connector is created (so `erpsync mock-server` and
 `erpsync serve` both honour them):
@@ -49,6 +51,7 @@ from host import (
     Connection,
     Connector,
     ConnectorError,
+    ErrorCode,
     Field,
     FieldType,
     FieldValueError,
@@ -65,9 +68,6 @@ DEMO_PASSWORD = "mock-erp-secret"
 COMPANIES = {1: "Mock Trading AS", 2: "Mock Services AS", 3: "Mock Holding AS"}
 
 DECIMAL_SEPARATORS = LISTS["decimal_separators"]
-
-MAX_RESULTS = 500
-"""The most actors one search answers; narrow the search to see others."""
 
 ENV_CUSTOMERS = "ERPSYNC_MOCK_CUSTOMERS"
 ENV_SEED = "ERPSYNC_MOCK_SEED"
@@ -186,13 +186,13 @@ class MockErpConnector(Connector):
             return Response.error(
                 f"Server {server!r} is not a host name or file path.",
                 "server must be non-empty without spaces",
-                "bad_server",
+                ErrorCode.INVALID_CONFIG,
             )
         if config.get("username") != DEMO_USERNAME or config.get("password") != DEMO_PASSWORD:
             return Response.error(
                 f"Login to {server} failed: wrong username or password.",
                 "credentials rejected by the mock ERP",
-                "login_failed",
+                ErrorCode.LOGIN_FAILED,
             )
         company = config.get("company") or 1
         if company not in COMPANIES:
@@ -311,7 +311,7 @@ class MockErpConnector(Connector):
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            found = filter_actors(table, schema.by_key, restrictions, limit=MAX_RESULTS)
+            found = filter_actors(table, schema.by_key, restrictions)
             return [_project(a, keys) for a in found]
 
     def changed_since(
@@ -376,8 +376,11 @@ class MockErpConnector(Connector):
             self.store.saved(company, [created])
             return _project(created, [])
 
-    def save_actors(self, connection: Connection, actors: list[Actor]) -> list[Actor]:
-        """Update existing actors (only the fields given); all or nothing; return them fresh."""
+    def save_actors(
+        self, connection: Connection, actors: list[Actor], *, check_last_modified: bool = False
+    ) -> list[Actor]:
+        """Update existing actors (only the fields given); all or nothing; return them fresh.
+        `check_last_modified`: refuse with `conflict` when one was changed since it was read."""
         with self.store.writing(self._company_number(connection)) as company:
             self._check_writable(connection)
             planned: list[tuple[Table, Actor]] = []
@@ -389,7 +392,15 @@ class MockErpConnector(Connector):
                     raise ConnectorError(
                         f"There is no {schema.actor_type} with ERP key {actor.erp_key!r}.",
                         "save_actors only updates existing actors; use create_actor",
-                        "unknown_actor",
+                        ErrorCode.UNKNOWN_ACTOR,
+                    )
+                if check_last_modified and actor.last_modified != current.last_modified:
+                    raise ConnectorError(
+                        f"{schema.actor_type} {actor.erp_key} changed since it was read; read "
+                        "it again and re-apply the change.",
+                        f"last_modified sent {actor.last_modified!r}, current "
+                        f"{current.last_modified!r}",
+                        ErrorCode.CONFLICT,
                     )
                 values = {
                     **current.field_values,
@@ -473,8 +484,6 @@ def _text_search(table: Table, actors: Iterable[Actor], text: str) -> list[Actor
     for actor in actors:
         if not needle or needle in table.haystack(actor):
             found.append(actor)
-            if len(found) >= MAX_RESULTS:
-                break
     return found
 
 
@@ -500,7 +509,7 @@ def _checked_values(
                 "unknown_field",
             )
         try:
-            value = coerce_value(item, raw)
+            value = coerce_value(item, raw, strict=True)
         except FieldValueError as exc:
             raise ConnectorError(
                 f"{item.display_name} ({key}) {exc}.", f"value {raw!r}", "invalid_value"

@@ -227,7 +227,10 @@ async def run_import(
                 )
                 if criteria.restrictions:
                     totals.read += len(page.actors) - len(chosen)  # read, not chosen
-                commit(chosen, page.cursor, not page.cursor)
+                # In a thread, so the loop sends the next page's request and the connector
+                # works on it meanwhile (a synchronous commit here would hold the request back
+                # until it ended: no overlap at all).
+                await asyncio.to_thread(commit, chosen, page.cursor, not page.cursor)
                 if not page.cursor:
                     break
         finally:

@@ -135,6 +135,33 @@ def test_list_mapping_is_proposed_by_key_or_name_and_reports_unmapped(env: SyncE
     assert answer["unmapped"] == ["project_statuses:DONE"]
 
 
+def test_enabling_a_type_maps_its_list_items_so_the_country_arrives(env: SyncEnv) -> None:
+    guid = env.add_connection("acme")
+    out = env.run("mapping", "enable", "acme", "customer").stdout
+    assert "List items mapped by key or name" in out and "countries" in out
+    erp = env.erp_all(guid, "customer")["1"].field_values["COUNTRY"]
+    assert erp  # the mock gives every customer a country
+    env.run("import", "run", "acme", "customer", "--key", "1")
+    shown = env.json("crm", "show", "company", "1")
+    assert shown["record"]["country"] == erp
+    # An item mapping the admin chose is kept when the type is enabled again.
+    other = "SE" if erp != "SE" else "DK"
+    env.run(
+        "mapping",
+        "lists",
+        "acme",
+        "--map",
+        f"countries:{other}=",
+        "--map",
+        f"countries:{erp}={other}",
+    )
+    env.run("mapping", "enable", "acme", "customer")
+    items = env.json("mapping", "lists", "acme")["items"]
+    assert {(i["erp_list"], i["erp_item"]): i["crm_item"] for i in items}["countries", erp] == other
+    # --no-lists leaves the lists alone (no connector call).
+    env.run("mapping", "enable", "acme", "project", "--no-lists")
+
+
 def test_defaults_are_checked_and_forced_mandatory(env: SyncEnv) -> None:
     env.add_connection("acme")
     shown = env.json("defaults", "show", "acme", "customer")["defaults"]

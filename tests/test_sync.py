@@ -162,6 +162,21 @@ def test_enabling_a_type_maps_its_list_items_so_the_country_arrives(env: SyncEnv
     env.run("mapping", "enable", "acme", "project", "--no-lists")
 
 
+def test_links_and_audit_targets_show_the_connection_name(env: SyncEnv) -> None:
+    guid = env.add_connection("acme", enable=("customer",))
+    env.run("import", "run", "acme", "customer", "--key", "1")
+    shown = env.run("crm", "show", "company", "1").stdout
+    links = shown.split("Links:")[1]
+    assert "acme" in links and guid not in links
+    link = env.json("crm", "show", "company", "1")["links"][0]
+    assert (link["connection"], link["connection_name"]) == (guid, "acme")
+    audit = env.run("audit").stdout
+    assert "acme/customer" in audit and guid not in audit
+    assert f"{guid}/customer" in {r["target"] for r in env.json("audit")}
+    env.run("connections", "edit", "acme", "--rename", "acme-north")
+    assert "acme-north" in env.run("crm", "show", "company", "1").stdout.split("Links:")[1]
+
+
 def test_defaults_are_checked_and_forced_mandatory(env: SyncEnv) -> None:
     env.add_connection("acme")
     shown = env.json("defaults", "show", "acme", "customer")["defaults"]

@@ -385,6 +385,10 @@ def test_new_crm_records_are_created_in_the_erp_with_defaults(env: SyncEnv) -> N
     assert env.json("crm", "show", "company", str(bad["record"]["id"]))["links"] == []
     again = env.json("sync", "run", "--connection", "acme")[0]
     assert (again["pushed"], again["created"]) == (0, 0)  # created once, never twice
+    # What the ERP filled in itself (its default COUNTRY) comes back to the record.
+    record = env.json("crm", "show", "company", str(ok["record"]["id"]))["record"]
+    assert record["country"] == actor["COUNTRY"] != ""
+    assert crm_matches_erp(env, guid, "customer") == []
 
 
 def test_repeated_failures_stop_the_connection_with_a_reason(env: SyncEnv) -> None:

@@ -244,3 +244,89 @@ def test_two_workers_on_redis_never_sync_one_connection_twice_at_once(
     alone.run("sync", "run")
     assert _end_state(shared) == _end_state(alone)
     assert len(_end_state(alone)) > count * 40
+
+
+# --- SIGKILL while creating CRM records in the ERP -------------------------------------------
+
+
+def _count(home: Path, sql: str) -> int:
+    db = sqlite3.connect(str(home / "crm.db"), timeout=30)
+    try:
+        return int(db.execute(sql).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+@pytest.mark.slow
+def test_sigkill_while_creating_in_the_erp_creates_each_record_once(
+    tmp_path: Path, erpsync_home: Path
+) -> None:
+    """New CRM records are created in the ERP one call each; the intent is committed before
+    the call and the link only with the page. Kills land between the two: the next pass must
+    find those actors (not create them again) and create the ones never sent (none lost)."""
+    server = start_mock_server(tmp_path, "--customers", "20")
+    try:
+        env = make_env(server, erpsync_home)
+        guid = env.add_connection("acme", 1, enable=("customer",))
+        env.run("mapping", "enable", "acme", "customer", "--create-in-erp")
+        env.run("defaults", "set", "acme", "customer", "PAYTERMS", "--value", "NET14")
+        env.run("connections", "activate", "acme")
+        env.run("sync", "run", "--connection", "acme")  # the ERP's customers into the CRM
+        from host.crm import open_crm
+
+        crm = open_crm(erpsync_home / "registry.db")
+        wanted = {f"Killtest {i:03d} AS": f"NO{900000 + i}" for i in range(300)}
+        with crm.transaction():
+            ids = crm.insert_checked(
+                "company", [{"name": n, "vatno": v} for n, v in wanted.items()]
+            )
+        crm.close()
+        rng = random.Random(4)
+        hits = 0  # kills that left created-but-unlinked intents behind
+        for _ in range(5):
+            worker = _erpsync(
+                erpsync_home, "sync", "run", "--connection", "acme", "--page-size", "40"
+            )
+            deadline = time.monotonic() + 60
+            while worker.poll() is None and time.monotonic() < deadline:
+                if _count(erpsync_home, "SELECT count(*) FROM pending_creates"):
+                    break
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.4))
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=30)
+                hits += bool(_count(erpsync_home, "SELECT count(*) FROM pending_creates"))
+            else:
+                break
+        assert hits >= 2, "no kill landed between a create and its link: make the data larger"
+        final = _erpsync(erpsync_home, "sync", "run", "--connection", "acme")
+        _, stderr = final.communicate(timeout=300)
+        assert final.returncode == 0, stderr
+        # In the ERP: each new record exactly once (nothing twice, nothing lost).
+        named = {}
+        for key, actor in env.erp_all(guid, "customer").items():
+            name = actor.field_values["NAME"]
+            if name in wanted:
+                assert name not in named, f"{name} created twice in the ERP"
+                named[name] = (key, actor.field_values["VATNO"])
+        assert set(named) == set(wanted)
+        assert all(vat == wanted[n] for n, (_, vat) in named.items())
+        # In the CRM: each record linked once, to its own actor; no orphan pulled back as a copy.
+        crm = open_crm(erpsync_home / "registry.db")
+        try:
+            links = crm.links_for_records(guid, "company", ids)
+            records = crm.get_many("company", ids)
+            for crm_id in ids:
+                (link,) = links[crm_id]
+                assert named[records[crm_id]["name"]][0] == link.erp_key
+            assert crm.count("company") == 20 + len(wanted)
+            assert _count(erpsync_home, "SELECT count(*) FROM pending_creates") == 0
+        finally:
+            crm.close()
+        env.run("sync", "run", "--connection", "acme")  # reads the new actors back
+        assert crm_matches_erp(env, guid, "customer") == []
+    finally:
+        stop_process(server.process)

@@ -296,13 +296,15 @@ class Pass:
             return None
         counts.pushed += 1
         synced = {n: record.get(n) for n in mapper.pushed_names}
+        # No last_modified: the next pass reads the new actor back and merges what the ERP
+        # filled in itself (its defaults, e.g. COUNTRY) into the record, keeping CRM edits.
         return Link(
             self.guid,
             settings.actor_type,
             created.erp_key,
             settings.entity,
             record["id"],
-            created.last_modified,
+            "",
             synced,
         )
 
@@ -343,7 +345,7 @@ class Pass:
                             found.erp_key,
                             intent["entity"],
                             intent["crm_id"],
-                            found.last_modified,
+                            "",  # read back and merged by the pull, as after a create
                             {n: record.get(n) for n in mapper.pushed_names},
                         )
                     )

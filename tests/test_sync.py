@@ -295,6 +295,40 @@ def test_import_preview_and_criteria(env: SyncEnv) -> None:
     assert_one_line_error(env.run("import", "run", "acme", "customer", expect=2), 2)
 
 
+def test_import_shows_a_progress_bar_on_a_terminal_only(env: SyncEnv) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env.add_connection("acme", enable=("customer",))
+    quiet = env.run("import", "run", "acme", "customer", "--key", "1", "--key", "2")
+    assert "importing" not in quiet.stderr  # not a terminal: no bar
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "host.cli", "import", "run", "acme", "customer", "--all",
+         "--page-size", "50"],
+        stdout=subprocess.PIPE, stderr=slave,
+    )  # fmt: skip
+    os.close(slave)
+    screen = b""
+    while True:  # read as it comes: a full terminal buffer would block the child
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its side and everything was read
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, screen
+    text = screen.decode()
+    assert "importing customer" in text and f"{CUSTOMERS} " in text and "/0" not in text
+    assert "created" in text and "\r" in text  # redrawn in place
+    assert "Imported customer" in stdout.decode()  # the result stays on stdout
+
+
 # --- the engine ----------------------------------------------------------------------------
 
 

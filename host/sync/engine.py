@@ -31,6 +31,7 @@ from host.crm import CrmError, Link
 from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
 from host.sync.mapping import MISSING, Mapper, same
+from host.sync.paging import send_ahead
 from host.sync.settings import TypeSettings, interval_of, list_items, type_settings
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class Pass:
                     continue
                 if page.cursor:
                     pending = fetch(page.cursor)
+                    await send_ahead(pending)
                 with self.crm.transaction():
                     counts, page_newest = apply_actors(self.crm, self.guid, mapper, page.actors)
                     newest = max(newest, page_newest)

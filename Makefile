@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo web test lint format bench clean
+.PHONY: demo web test test-fast lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ web: $(STAMP)  ## the web admin against the bundled mock with demo data (docs/we
 
 test: $(STAMP)  ## the host's tests and the example app's tests
 	$(PY) -m pytest tests example_connector_app/tests
+
+test-fast: $(STAMP)  ## the same without the tests marked slow (venv builds, pip installs, long runs): under a minute
+	$(PY) -m pytest -m "not slow" tests example_connector_app/tests
 
 bench: $(STAMP)  ## the benchmark suite: one JSON document of figures (docs/performance.md)
 	@$(PY) bench/run.py $(BENCH_ARGS)

@@ -17,8 +17,12 @@ from typing import Any
 import httpx
 
 from host.connector import Actor, Field, Page, Response, Restriction, State
+from host.deadline import current as current_deadline
 from host.protocol import PROTOCOL_VERSION, is_supported_version
+from host.protocol import operations as ops
+from host.protocol.operations import Operation
 from host.protocol.scrub import Scrubber, secret_values
+from host.tokens import TOKEN_RULE, token_problem
 
 CONFIG_ERROR = "config_error"
 TRANSIENT = "transient"
@@ -59,6 +63,15 @@ class ConnectorBusy(ConnectorClientError):
     """HTTP 502/503/504: a proxy or the connector is temporarily unable to answer."""
 
     kind = TRANSIENT
+
+
+class InvalidTarget(ConnectorClientError):
+    """The URL or token cannot be sent at all (control characters, bad port): fix the input.
+
+    Its message never holds the token: httpx's own "Illegal header value" text does.
+    """
+
+    kind = CONFIG_ERROR
 
 
 TRANSIENT_ERRORS = (ConnectorUnreachable, ConnectorBusy)
@@ -118,11 +131,20 @@ class ConnectorClient:
         self._backoff = backoff
         self._max_bytes = max_response_bytes
         self._deadline = timeout * 2  # a body trickling in slowly must still end
+        if token:
+            problem = token_problem(token)
+            if problem:
+                raise InvalidTarget(f"{self.label}: the token {problem}; {TOKEN_RULE}")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers["User-Agent"] = f"erpsync-host (protocol {PROTOCOL_VERSION})"
+        try:
+            base_url = httpx.URL(self.url + ops.BASE_PATH)
+            base_url.port  # noqa: B018 - a port out of range fails here, not mid-request
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise InvalidTarget(f"{self.label}: not a valid URL ({_reason(exc)})") from None
         # No redirects: a bearer token must never follow a redirect to another host.
         self._http = httpx.AsyncClient(
-            base_url=self.url + "/v1",
+            base_url=base_url,
             headers=headers,
             timeout=timeout,
             transport=transport,
@@ -141,57 +163,66 @@ class ConnectorClient:
 
     # --- plumbing ----------------------------------------------------------------------
 
-    async def _request(
+    async def _call(
         self,
-        method: str,
-        path: str,
-        *,
+        op: Operation,
+        *path: str,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
-        guid: str | None = None,
-        idempotent: bool = True,
-        what: str = "the call",
+        what: str = "",
         config: Mapping[str, Any] | None = None,
     ) -> tuple[Response, Any, Scrubber]:
-        """(scrubbed envelope, raw payload, the call's scrubber for the payload's texts); a
+        """One operation of the table (its method, its path filled in, its retry policy):
+        (scrubbed envelope, raw payload, the call's scrubber for the payload's texts). The
+        scrubber holds the token, `config`'s secrets and those of the GUID in the path; a
         ConnectorClientError raised has its message scrubbed too."""
-        scrubber = await self._scrubber(guid, config)
+        what = what or op.name.replace("_", " ")
+        scrubber = await self._scrubber(path[0] if op.takes_guid else None, config)
         try:
-            response, data = await self._unscrubbed(
-                method, path, json=json, params=params, guid=guid, idempotent=idempotent
-            )
+            response, data = await self._unscrubbed(op, path, json=json, params=params, what=what)
         except ConnectorClientError as exc:
-            exc.args = (self._scrub_message(str(exc), scrubber, what),)
+            exc.args = (self._scrub_message(str(exc), scrubber, what or "the call"),)
             raise
-        return scrubber.response(response, what), data, scrubber
+        return scrubber.response(response, what or "the call"), data, scrubber
 
     async def _unscrubbed(
         self,
-        method: str,
-        path: str,
+        op: Operation,
+        path: tuple[str, ...],
         *,
         json: Any,
         params: Mapping[str, Any] | None,
-        guid: str | None,
-        idempotent: bool,
+        what: str = "",
     ) -> tuple[Response, Any]:
+        url = op.url(*path)
         response, data = await self._send(
-            method, path, json=json, params=params, idempotent=idempotent
+            op.method, url, json=json, params=params, idempotent=op.idempotent, what=what
         )
         if (
             response.error_code == "unknown_connection"
-            and guid is not None
+            and op.resends_config
             and self._config_lookup is not None
         ):
             # The connector forgot the GUID (restart, in-process host): re-send, retry once.
+            guid = path[0]
             config = await self._config_lookup(guid)
             if config is not None:
+                save = ops.SAVE_CONNECTION
                 saved, _ = await self._send(
-                    "PUT", f"/connections/{guid}", json={"config": dict(config)}, params=None
+                    save.method,
+                    save.url(guid),
+                    json={"config": dict(config)},
+                    params=None,
+                    what="save connection",
                 )
                 if saved.ok:
                     response, data = await self._send(
-                        method, path, json=json, params=params, idempotent=idempotent
+                        op.method,
+                        url,
+                        json=json,
+                        params=params,
+                        idempotent=op.idempotent,
+                        what=what,
                     )
         return response, data
 
@@ -243,28 +274,59 @@ class ConnectorClient:
         json: Any,
         params: Mapping[str, Any] | None,
         idempotent: bool = True,
+        what: str = "",
     ) -> tuple[Response, Any]:
         attempt = 0
         while True:
             try:
-                return await self._attempt(method, path, json=json, params=params)
+                return await self._attempt(method, path, json=json, params=params, what=what)
             except TRANSIENT_ERRORS:
+                overall = current_deadline()
+                pause = self._backoff * 2**attempt
                 if not idempotent or attempt >= self._retries:
                     raise
-            await asyncio.sleep(self._backoff * 2**attempt)
+                if overall is not None and overall.remaining() <= pause:
+                    raise  # no time left for another try: the last error says why
+            await asyncio.sleep(pause)
             attempt += 1
 
     async def _attempt(
-        self, method: str, path: str, *, json: Any, params: Mapping[str, Any] | None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        what: str = "",
     ) -> tuple[Response, Any]:
+        what = what or f"{method} {path}"
+        overall = current_deadline()
+        limit = self._deadline
+        if overall is not None:
+            overall.activity = what
+            limit = min(limit, overall.remaining())
         try:
-            async with asyncio.timeout(self._deadline):
+            if limit <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(limit):
                 answer, raw = await self._fetch(method, path, json=json, params=params)
         except (httpx.TimeoutException, TimeoutError) as exc:
+            if overall is not None and overall.expired:
+                raise ConnectorUnreachable(
+                    f"{self.label} did not answer {what!r} within {overall.seconds:g} s; "
+                    "check that the connector is running, or allow more with --timeout"
+                ) from exc
             raise ConnectorUnreachable(
                 f"{self.label}: timed out ({type(exc).__name__}); check that the connector "
                 "is running and not overloaded"
             ) from exc
+        except (httpx.LocalProtocolError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            # httpx's text here can hold a header value, i.e. the token: never repeat it.
+            raise InvalidTarget(
+                f"{self.label}: the request could not be sent ({type(exc).__name__}: the URL "
+                "or the token holds characters HTTP does not allow); check the connector's "
+                "URL and token"
+            ) from None
         except httpx.ConnectError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                 raise CertificateError(
@@ -344,15 +406,15 @@ class ConnectorClient:
             "ask for fewer actors per call"
         )
 
-    async def _data(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        data, _ = await self._scrubbed_data(method, path, what, **kwargs)
+    async def _data(self, op: Operation, what: str, *path: str, **kwargs: Any) -> Any:
+        data, _ = await self._scrubbed_data(op, what, *path, **kwargs)
         return data
 
     async def _scrubbed_data(
-        self, method: str, path: str, what: str, **kwargs: Any
+        self, op: Operation, what: str, *path: str, **kwargs: Any
     ) -> tuple[Any, Scrubber]:
         """The payload of a successful call and the call's scrubber for its texts."""
-        response, data, scrubber = await self._request(method, path, what=what, **kwargs)
+        response, data, scrubber = await self._call(op, *path, what=what, **kwargs)
         if not response.ok:
             explanation = response.user_explanation or response.error_code
             raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
@@ -386,7 +448,7 @@ class ConnectorClient:
 
     async def info(self) -> dict[str, Any]:
         """The connector's info; its texts (name, vendor, description ...) scrubbed."""
-        data, scrubber = await self._scrubbed_data("GET", "/info", "info")
+        data, scrubber = await self._scrubbed_data(ops.INFO, "info")
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):
             raise self._shape_error("info", TypeError("expected an object with an id"))
         version = data.get("protocol_version")
@@ -404,76 +466,65 @@ class ConnectorClient:
 
     async def config_fields(self) -> list[Field]:
         """The config fields; their password keys are remembered as the secrets of a config."""
-        data, scrubber = await self._scrubbed_data("GET", "/config-fields", "config fields")
+        data, scrubber = await self._scrubbed_data(ops.CONFIG_FIELDS, "config fields")
         fields = self._fields(data, "fields", scrubber)
         self._secret_keys = [f.key for f in fields if f.is_secret]
         return fields
 
     async def test_config(self, config: Mapping[str, Any]) -> Response:
-        response, _, _ = await self._request(
-            "POST", "/config/test", json={"config": dict(config)}, what="test config", config=config
+        response, _, _ = await self._call(
+            ops.TEST_CONFIG, json={"config": dict(config)}, config=config
         )
         return response
 
     async def save_connection(self, guid: str, config: Mapping[str, Any]) -> Response:
         try:
-            response, _, _ = await self._request(
-                "PUT",
-                f"/connections/{guid}",
-                json={"config": dict(config)},
-                what="save connection",
-                guid=guid,
-                config=config,
+            response, _, _ = await self._call(
+                ops.SAVE_CONNECTION, guid, json={"config": dict(config)}, config=config
             )
         finally:
             self._remember(guid, config)
         return response
 
     async def test_connection(self, guid: str) -> Response:
-        response, _, _ = await self._request(
-            "POST", f"/connections/{guid}/test", guid=guid, what="test connection"
-        )
+        response, _, _ = await self._call(ops.TEST_CONNECTION, guid)
         return response
 
     async def held_connections(self) -> list[str]:
         """GUIDs the connector holds config for (ours; a connector may answer not_supported)."""
-        data = await self._data("GET", "/connections", "held connections")
+        data = await self._data(ops.HELD_CONNECTIONS, "held connections")
         return self._strings(data, "held connections")
 
     async def delete_connection(self, guid: str) -> Response:
-        response, _, _ = await self._request(
-            "DELETE", f"/connections/{guid}", what="delete connection", guid=guid
-        )
+        response, _, _ = await self._call(ops.DELETE_CONNECTION, guid)
         return response
 
     async def actor_types(self, guid: str) -> list[str]:
-        data = await self._data("GET", f"/connections/{guid}/actor-types", "actor types", guid=guid)
+        data = await self._data(ops.ACTOR_TYPES, "actor types", guid)
         return self._strings(data, "actor types")
 
     async def actor_fields(self, guid: str, actor_type: str) -> list[Field]:
-        path = f"/connections/{guid}/actor-types/{actor_type}/fields"
-        data, scrubber = await self._scrubbed_data("GET", path, "actor fields", guid=guid)
+        data, scrubber = await self._scrubbed_data(
+            ops.ACTOR_FIELDS, "actor fields", guid, actor_type
+        )
         return self._fields(data, "fields", scrubber)
 
     async def searchable_fields(self, guid: str, actor_type: str) -> list[str]:
-        path = f"/connections/{guid}/actor-types/{actor_type}/searchable-fields"
-        data = await self._data("GET", path, "searchable fields", guid=guid)
+        data = await self._data(ops.SEARCHABLE_FIELDS, "searchable fields", guid, actor_type)
         return self._strings(data, "searchable fields")
 
     async def get_actors(
         self, guid: str, actor_type: str, erp_keys: Sequence[str], field_keys: Sequence[str] = ()
     ) -> list[Actor]:
         body = {"erp_keys": list(erp_keys), "field_keys": list(field_keys)}
-        path = f"/connections/{guid}/actors/{actor_type}/get"
-        data = await self._data("POST", path, "get actors", json=body, guid=guid)
+        data = await self._data(ops.GET_ACTORS, "get actors", guid, actor_type, json=body)
         return self._actors(data, "get actors")
 
     async def search_actors(
         self, guid: str, actor_type: str, text: str = "", field_keys: Sequence[str] = ()
     ) -> list[Actor]:
         body = {"text": text, "field_keys": list(field_keys)}
-        path = f"/connections/{guid}/actors/{actor_type}/search"
-        data = await self._data("POST", path, "search", json=body, guid=guid)
+        data = await self._data(ops.SEARCH_ACTORS, "search", guid, actor_type, json=body)
         return self._actors(data, "search")
 
     async def search_by_parent(
@@ -491,8 +542,9 @@ class ConnectorClient:
             "parent_erp_key": parent_erp_key,
             "field_keys": list(field_keys),
         }
-        path = f"/connections/{guid}/actors/{actor_type}/search-by-parent"
-        data = await self._data("POST", path, "search by parent", json=body, guid=guid)
+        data = await self._data(
+            ops.SEARCH_BY_PARENT, "search by parent", guid, actor_type, json=body
+        )
         return self._actors(data, "search by parent")
 
     async def search_advanced(
@@ -509,36 +561,30 @@ class ConnectorClient:
             ],
             "field_keys": list(field_keys),
         }
-        path = f"/connections/{guid}/actors/{actor_type}/search-advanced"
-        data = await self._data("POST", path, "advanced search", json=body, guid=guid)
+        data = await self._data(ops.SEARCH_ADVANCED, "advanced search", guid, actor_type, json=body)
         return self._actors(data, "advanced search")
 
     async def create_actor(self, guid: str, actor: Actor) -> Actor:
-        path = f"/connections/{guid}/actors/{actor.actor_type}"
         data = await self._data(
-            "POST",
-            path,
+            ops.CREATE_ACTOR,
             "create actor",
+            guid,
+            actor.actor_type,
             json={"actor": actor.to_dict()},
-            guid=guid,
-            idempotent=False,  # a retry could create the actor twice
         )
         return self._actors([data], "create actor")[0]
 
     async def save_actors(self, guid: str, actors: Sequence[Actor]) -> list[Actor]:
         body = {"actors": [a.to_dict() for a in actors]}
-        data = await self._data(
-            "PUT", f"/connections/{guid}/actors", "save actors", json=body, guid=guid
-        )
+        data = await self._data(ops.SAVE_ACTORS, "save actors", guid, json=body)
         return self._actors(data, "save actors")
 
     async def get_list(
         self, guid: str, list_name: str, keys: Sequence[str] | None = None
     ) -> dict[str, str]:
         params = {"keys": list(keys)} if keys is not None else None
-        path = f"/connections/{guid}/lists/{list_name}"
         data, scrubber = await self._scrubbed_data(
-            "GET", path, f"list {list_name}", params=params, guid=guid
+            ops.GET_LIST, f"list {list_name}", guid, list_name, params=params
         )
         try:
             return {str(item["key"]): scrubber.value(str(item["text"])) for item in data}
@@ -556,8 +602,7 @@ class ConnectorClient:
         field_keys: Sequence[str] = (),
     ) -> Page:
         params = {"since": since, "cursor": cursor, "limit": limit, "fields": list(field_keys)}
-        path = f"/connections/{guid}/actors/{actor_type}/changes"
-        data = await self._data("GET", path, "changed since", params=params, guid=guid)
+        data = await self._data(ops.CHANGED_SINCE, "changed since", guid, actor_type, params=params)
         if not isinstance(data, dict):
             raise self._shape_error("changed since", TypeError("expected an object"))
         actors = self._actors(data.get("actors"), "changed since")

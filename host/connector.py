@@ -15,8 +15,6 @@ from typing import Any, ClassVar
 ACTOR_TYPES: tuple[str, ...] = ("customer", "supplier", "partner", "person", "project")
 """The fixed set of actor types a connector may offer (employee and sale are reserved)."""
 
-RESERVED_ACTOR_TYPES: tuple[str, ...] = ("employee", "sale")
-
 ALL_ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 """Lists are also answered for this GUID, so a config dialog can offer them before any save."""
 
@@ -338,84 +336,3 @@ class Connector:
         limit: int,
     ) -> Page:
         raise NotSupported("changed_since")
-
-
-def validate_declaration(connector: object) -> list[str]:
-    """Every problem with a connector's declaration, so a bad app fails at load, not at use."""
-    if not isinstance(connector, Connector):
-        return [f"registered object {connector!r} is not a host.Connector"]
-    problems: list[str] = []
-    cid = connector.id
-    if not isinstance(cid, str) or not CONNECTOR_ID_PATTERN.match(cid):
-        problems.append(
-            f"connector id {cid!r} must be lowercase letters, digits, '-' or '_' "
-            "starting with a letter"
-        )
-    for attr in ("name", "vendor", "version"):
-        if not isinstance(getattr(connector, attr), str) or not getattr(connector, attr):
-            problems.append(f"connector {cid!r}: {attr} must be a non-empty string")
-    problems.extend(_protocol_problems(cid, connector.requires_protocol))
-    fields = connector.config_fields
-    if not isinstance(fields, (list, tuple)):
-        return [*problems, f"connector {cid!r}: config_fields must be a list of ConfigField"]
-    seen: set[str] = set()
-    for item in fields:
-        if not isinstance(item, Field):
-            problems.append(f"connector {cid!r}: config field {item!r} is not a ConfigField")
-            continue
-        problems.extend(f"connector {cid!r}: {p}" for p in validate_field(item))
-        if item.key in seen:
-            problems.append(f"connector {cid!r}: config field key {item.key!r} is declared twice")
-        seen.add(item.key)
-    return problems
-
-
-def _protocol_problems(cid: object, wanted: object) -> list[str]:
-    """A connector requiring a protocol this host does not speak cannot be loaded."""
-    from host.protocol import PROTOCOL_VERSION, is_supported_version
-
-    def parts(version: str) -> tuple[int, int]:
-        major, _, minor = version.partition(".")
-        return int(major), int(minor or 0)
-
-    if not (
-        isinstance(wanted, str)
-        and re.fullmatch(r"\d+(\.\d+)?", wanted)
-        and is_supported_version(wanted)
-        and parts(wanted) <= parts(PROTOCOL_VERSION)
-    ):
-        return [
-            f"connector {cid!r} requires protocol {wanted!r}; this host speaks "
-            f"{PROTOCOL_VERSION}: upgrade erpsync-host or install a matching version of the app"
-        ]
-    return []
-
-
-def validate_field(item: Field) -> list[str]:
-    """Problems with one field declaration (shared by config and actor fields)."""
-    from host.protocol.values import FieldValueError, coerce_value
-
-    problems: list[str] = []
-    if not item.key or not isinstance(item.key, str):
-        problems.append("a field has an empty key")
-        return problems
-    if item.type is FieldType.LIST and not item.list_name:
-        problems.append(f"list field {item.key!r} names no list (list_name)")
-    if item.type is not FieldType.PASSWORD and SECRET_KEY_PATTERN.search(item.key):
-        problems.append(
-            f"field {item.key!r} looks like a secret but is type {item.type.value!r}; "
-            "declare it as type 'password'"
-        )
-    if not isinstance(item.max_length, int) or item.max_length < 0:
-        problems.append(f"field {item.key!r}: max_length must be an integer >= 0")
-    if item.default is not None and item.type not in (
-        FieldType.INTEGER,
-        FieldType.DOUBLE,
-        FieldType.LABEL,
-    ):
-        # Integer/double defaults that do not parse mean 0 (domain rule), so only others fail.
-        try:
-            coerce_value(item, item.default)
-        except FieldValueError as exc:
-            problems.append(f"field {item.key!r}: default {item.default!r} is invalid: {exc}")
-    return problems

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,52 +55,33 @@ class ServedApp:
 
 
 class LoopbackServer:
-    """uvicorn serving the connector host ASGI app in a daemon thread, on 127.0.0.1 only."""
+    """The connector host ASGI app served in a daemon thread, on 127.0.0.1 only."""
 
     def __init__(self, connectors: Mapping[str, Connector], *, token: str | None) -> None:
-        import uvicorn
-
         from host.server import create_app
+        from host.server.run import Server
 
         self.token = token
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.bind((LOOPBACK, 0))
-        self._sock.listen(128)
-        self.port = int(self._sock.getsockname()[1])
         app = create_app(dict(connectors), token=token)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._sock]},
-            name=f"erpsync-loopback-{self.port}",
-            daemon=True,
-        )
+        self._server = Server(app, LOOPBACK, 0, lifespan="off", backlog=128)
+        self.port = self._server.port
 
     @property
     def base(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return self._server.base
 
     def url(self, connector_id: str) -> str:
         return f"{self.base}/connectors/{connector_id}"
 
     def start(self) -> None:
         """Start serving and wait until uvicorn says it has started."""
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the connector host did not start on {self.base}")
-            time.sleep(0.01)
+        try:
+            self._server.start(START_TIMEOUT)
+        except RuntimeError:
+            raise RuntimeError(f"the connector host did not start on {self.base}") from None
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-        self._sock.close()
+        self._server.stop()
 
 
 @contextmanager

@@ -314,18 +314,18 @@ def test_interactive_add_prompts_for_each_missing_field_in_rank_order(
     }
     fields = [f for f in MockErpConnector().get_config_fields() if f.settable]
     prompted = [f for f in fields if f.key != "username"]
-    typed = "".join(answers.get(f.key, "") + "\n" for f in prompted)
+    typed = "".join(answers.get(f.key, "") + "\n" for f in prompted) + "\n"  # + description
 
     result = registered(
         "connections", "add", "acme", "--connector", "mock-erp", "--config", "username=demo",
         input=typed,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    labels = [f"{f.display_name} [{f.key}]" for f in prompted]
-    positions = [result.stdout.find(label) for label in labels]
-    assert -1 not in positions, (labels, result.stdout)
+    labels = [f"{f.display_name} ({f.key})" for f in prompted]
+    positions = [result.stderr.find(label) for label in labels]  # prompts go to stderr
+    assert -1 not in positions, (labels, result.stderr)
     assert positions == sorted(positions)
-    assert "[username]" not in result.stdout  # given with --config: not asked
+    assert "(username)" not in result.stderr  # given with --config: not asked
     assert MOCK_PASSWORD not in result.output  # typed hidden
     assert "Host name of the ERP server" in result.stderr  # the field's help
 
@@ -346,7 +346,7 @@ def test_interactive_add_refuses_a_list_value_not_in_the_list(
     monkeypatch.setattr(host.cli.connections, "_interactive", lambda no_input: not no_input)
     result = registered(
         "connections", "add", "acme", "--connector", "mock-erp", *GOOD, "--config", "company=1",
-        "--config", "read_only=no", input=";\n.\n",
+        "--config", "read_only=no", input=";\n.\n\n",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "is not one of" in result.output
@@ -366,6 +366,7 @@ def test_without_a_terminal_nothing_is_prompted(registered: Transcript) -> None:
 # --- demo and help ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_flow(invoke: Invoke) -> None:
     result = invoke("demo")
     assert result.exit_code == 0, result.output
@@ -377,6 +378,7 @@ def test_demo_runs_the_whole_flow(invoke: Invoke) -> None:
     assert "Login to erp.mock.local failed" in out
     assert "mock server stopped" in out
     assert MOCK_PASSWORD not in result.output
+    assert "--config password=@erp-password.txt" in out  # from a file, never inline
 
 
 def _all_commands() -> list[tuple[str, ...]]:

@@ -338,7 +338,7 @@ def test_usage_errors_are_one_line(invoke: Invoke, tmp_path: Path) -> None:
     error = assert_one_line_error(
         invoke("apps", "check", "mock", "--config-file", str(bad)), EXIT_ERROR
     )
-    assert "must hold a JSON object" in error
+    assert "must hold one JSON object" in error
     error = assert_one_line_error(invoke("apps", "check", "mock", "--config", "x"), EXIT_ERROR)
     assert "is not KEY=VALUE" in error
 

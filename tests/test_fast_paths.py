@@ -13,7 +13,8 @@ from erpsync_mock_erp import MockErpConnector
 from host.apps import _name_and_version
 from host.connector import Connection, Response
 from host.protocol import models as m
-from host.server import _page, _reply
+from host.server.calls import _reply
+from host.server.shapes import _page
 
 DEMO = {"server": "erp.mock.local", "username": "demo", "password": "mock-erp-secret"}
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import pty
-import re
-import select
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers.terminal import Terminal
 
 PASSWORD = "mock-erp-secret"
 CONFIG = ["--config", "server=erp.mock.local", "--config", "username=demo", "--no-input"]
@@ -226,44 +221,6 @@ def test_validation_answers_per_field_in_json(
     assert "username: is mandatory" in result.stderr
 
 
-class Terminal:
-    """A command in a real pseudo-terminal, answered prompt by prompt."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.fd, child = pty.openpty()
-        self.process = subprocess.Popen(
-            args, stdin=child, stdout=child, stderr=child, env=env, close_fds=True
-        )
-        os.close(child)
-        self.seen = ""
-
-    def expect(self, pattern: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.seen):
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"never saw {pattern!r}; screen so far:\n{self.seen}"
-            ready, _, _ = select.select([self.fd], [], [], remaining)
-            if ready:
-                try:
-                    chunk = os.read(self.fd, 4096)
-                except OSError:  # the child closed the terminal
-                    chunk = b""
-                if not chunk:
-                    assert re.search(pattern, self.seen), f"EOF before {pattern!r}:\n{self.seen}"
-                    return
-                self.seen += chunk.decode(errors="replace")
-
-    def send(self, line: str) -> None:
-        os.write(self.fd, (line + "\n").encode())
-
-    def finish(self, timeout: float = 30.0) -> int:
-        with contextlib.suppress(AssertionError):
-            self.expect(r"\Z(?!x)x", timeout=0.5)  # drain whatever is left
-        code = self.process.wait(timeout=timeout)
-        os.close(self.fd)
-        return code
-
-
 def test_interactive_terminal_session_prompts_each_field_in_rank_order(
     invoke: Callable[..., Result], erpsync_home: Path
 ) -> None:
@@ -272,19 +229,21 @@ def test_interactive_terminal_session_prompts_each_field_in_rank_order(
     term = Terminal(
         [sys.executable, "-m", "host.cli", "connections", "add", "acme", "--connector", "m"], env
     )
-    term.expect(r"Server or file path \[server\] \[erp\.mock\.local\]: ")
+    term.expect(r"Server or file path \(server\) \[erp\.mock\.local\]: ")
     term.send("")
-    term.expect(r"Username \[username\]: ")
+    term.expect(r"Username \(username\): ")
     term.send("demo")
-    term.expect(r"Password \[password\]: ")
+    term.expect(r"Password \(password\): ")
     term.send(PASSWORD)
-    term.expect(r"Company number \[company\] \[1\]: ")
+    term.expect(r"Company number \(company\) \[1\]: ")
     term.send("3")
     term.expect(r"Comma \(1234,56\)")  # list fields offer the list's items
-    term.expect(r"Decimal separator \[decimal_separator\] \(\., ,\) \[\.\]: ")
+    term.expect(r"Decimal separator \(decimal_separator\) \[\.\]: ")
     term.send(",")
-    term.expect(r"Read only \[read_only\] \[y/N\]: ")
+    term.expect(r"Read only \(read_only\) \[y/N\]: ")
     term.send("n")
+    term.expect(r"Description: ")
+    term.send("")
     term.expect(r"tested and saved")
     assert term.finish() == 0
     assert PASSWORD not in term.seen  # hidden input is not echoed
@@ -295,15 +254,15 @@ def test_interactive_terminal_session_prompts_each_field_in_rank_order(
 
     # Editing in a terminal: an empty password answer keeps the stored secret.
     term = Terminal([sys.executable, "-m", "host.cli", "connections", "edit", "acme"], env)
-    term.expect(r"Server or file path \[server\] \[erp\.mock\.local\]: ")
+    term.expect(r"Server or file path \(server\) \[erp\.mock\.local\]: ")
     term.send("")
-    term.expect(r"Username \[username\] \[demo\]: ")
+    term.expect(r"Username \(username\) \[demo\]: ")
     term.send("")
-    term.expect(r"Password \[password\] \(empty keeps the stored one\): ")
+    term.expect(r"Password \(password\) \(empty keeps the stored one\): ")
     term.send("")
-    term.expect(r"Company number \[company\] \[3\]: ")
+    term.expect(r"Company number \(company\) \[3\]: ")
     term.send("2")
-    term.expect(r"\[decimal_separator\]")
+    term.expect(r"\(decimal_separator\)")
     term.send("")
     term.expect(r"Read only")
     term.send("")

@@ -190,6 +190,7 @@ async def load(url: str, pid: int) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_the_connector_host_serves_many_concurrent_clients_without_errors_or_growth(
     server: tuple[str, int],
 ) -> None:

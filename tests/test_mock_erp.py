@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import pytest
 from helpers import MOCK_CONFIG
@@ -26,6 +27,7 @@ from erpsync_mock_erp import MockErpConnector
 from erpsync_mock_erp.connector import MAX_RESULTS
 from erpsync_mock_erp.faults import FAIL_KINDS, FaultInjector
 from erpsync_mock_erp.schema import LISTS, SCHEMAS
+from host.apps import validate_field
 from host.client import (
     CallFailed,
     ConnectorClient,
@@ -41,7 +43,6 @@ from host.connector import (
     ConnectorError,
     FieldType,
     Restriction,
-    validate_field,
 )
 from host.search import matches
 
@@ -685,9 +686,10 @@ def test_unknown_fault_kinds_are_refused() -> None:
 
 
 def test_mock_server_wraps_the_app_only_when_asked() -> None:
-    from host.cli.serve import MOCK_FAIL_KINDS, _fault_wrapper
+    from host.cli.serve import _fault_wrapper, mock_server
 
-    assert MOCK_FAIL_KINDS == FAIL_KINDS
+    fail = next(p for p in mock_server.params if p.name == "fail_kinds")
+    assert isinstance(fail.type, click.Choice) and tuple(fail.type.choices) == FAIL_KINDS
     assert _fault_wrapper(0.0, 0.0, (), 42) is None
     wrap = _fault_wrapper(0.0, 0.0, ("drop",), 42)
     assert wrap is not None and isinstance(wrap(_tiny_app), FaultInjector)
@@ -747,6 +749,7 @@ def faulty_servers() -> Iterator[dict[str, str]]:
             stop_process(process)
 
 
+@pytest.mark.slow  # seven real server processes; the slow-body one takes ~5 s to stop
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
@@ -779,6 +782,7 @@ def test_the_client_classifies_each_fault_of_a_real_mock_server(
         assert "HTTP 500" in str(error)
 
 
+@pytest.mark.slow
 def test_slow_body_arrives_whole_for_a_patient_client(faulty_servers: dict[str, str]) -> None:
     async def go() -> dict[str, Any]:
         async with ConnectorClient(faulty_servers["slow-body"], timeout=10, retries=0) as client:

@@ -131,6 +131,7 @@ def check_every_answer(outputs: list[list[dict[str, Any]]]) -> None:
                 assert any(reason in line for reason in EXPECTED_CONFLICTS), r
 
 
+@pytest.mark.slow
 def test_processes_adding_editing_and_testing_at_once_lose_nothing(
     erpsync_home: Path, tmp_path: Path
 ) -> None:

@@ -153,6 +153,8 @@ def assert_clean(result: Result) -> None:
 
 
 def registry_is_whole(home: Path) -> None:
+    if not (home / "registry.db").exists():
+        return  # every add was refused, and look-ups create no registry (issue #10, item 19)
     conn = sqlite3.connect(str(home / "registry.db"))
     try:
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
@@ -295,6 +297,7 @@ ANY_VALID = [value for options in VALID_VALUES.values() for value in options]
 values = st.one_of(st.sampled_from(TRICKY_VALUES), st.text(max_size=30), st.sampled_from(ANY_VALID))
 
 
+@pytest.mark.slow
 @settings(FAST, max_examples=35)
 @given(
     config=st.dictionaries(st.sampled_from(KEYS), values, max_size=5),

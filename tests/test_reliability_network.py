@@ -345,8 +345,16 @@ def assert_registry_as_expected(
         assert after == before
 
 
+SLOW_IN_THE_MATRIX = {"connect-timeout", "read-timeout", "slow-body", "trickle-past-deadline"}
+"""Faults that wait out a timeout on every attempt: marked slow across all the commands
+(`make test-fast` still meets each of them in test_each_fault_has_one_class)."""
+
+
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-@pytest.mark.parametrize("fault_name", list(FAULTS))
+@pytest.mark.parametrize(
+    "fault_name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_IN_THE_MATRIX else n for n in FAULTS],
+)
 def test_every_admin_call_survives_every_network_fault(
     command: str,
     fault_name: str,

@@ -204,6 +204,7 @@ SECRETS = ("right-horse-battery", "wrong-horse-battery", SERVE_TOKEN)
 LEVELS = ["debug", "info", "warning", "error", "critical"]
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_the_connector_hosts_output_at_any_log_level(
     invoke: Invoke, erpsync_home: Path, make_app: AppFactory, tmp_path: Path
 ) -> None:

@@ -39,6 +39,7 @@ def setup_secrets(invoke: Invoke, server: MockServer) -> None:
     ok(invoke("connectors", "add", "m", server.url, "--token-file", str(server.token_file)))
     ok(invoke("connectors", "add", "plain", "app:mock"))
     ok(invoke("connections", "add", "acme", "--connector", "m", *DEMO))
+    ok(invoke("mapping", "enable", "acme", "customer"))
     ok(invoke("connections", "activate", "acme"))
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from host.cli.common import emit_json, json_option, print_table
+from host.cli.common import db_option, emit_json, json_option, print_table
+from host.cli.config_input import config_options
 from host.cli.errors import CliError, safe
 
 HOST_DISTRIBUTION = "erpsync-host"
@@ -103,22 +104,36 @@ def _installed() -> dict[str, tuple[str, str]]:
     return found
 
 
+FORCE_HELP = "Go on although registered connectors use the app (they stop working)."
+
+
 @apps.command(name="disable")
 @click.argument("name")
-def disable_app(name: str) -> None:
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@db_option
+def disable_app(name: str, force: bool, db_path: str | None) -> None:
     """Disable installed app NAME: its connectors are no longer loaded.
 
     `erpsync apps list` shows it as disabled; app:<id> connector URLs and `erpsync serve`
     skip it. The app stays installed; the choice is kept in apps.json in $ERPSYNC_HOME.
 
+    Refused without --force while registered connectors use the app: a connector URL
+    app:<id> of one of its connectors, or a loopback http(s) URL ending in /connectors/<id>
+    (served by `erpsync serve` from this install). They and their connections are named.
+
     \b
     Example:
         erpsync apps disable acme
     """
+    from host.appstate import disabled_apps
+    from host.cli.appusage import refuse_while_used
+
     installed = _installed()
     if name not in installed:
         known = ", ".join(installed) or "none"
         raise CliError(f"no installed app named {name!r} (installed: {known})")
+    if name not in disabled_apps():
+        refuse_while_used("disable it", [name], force, db_path)
     if _set_disabled(name, True):
         click.echo(f"Disabled app {name!r}: its connectors are no longer loaded")
     else:
@@ -184,11 +199,24 @@ def install_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: 
 @apps.command(name="uninstall")
 @click.argument("packages", metavar="PKG...", nargs=-1, required=True)
 @click.option("--pip-arg", "pip_args", metavar="ARG", multiple=True, help=PIP_ARG_HELP)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @json_option
-def uninstall_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: bool) -> None:
+@db_option
+def uninstall_apps(
+    packages: tuple[str, ...],
+    pip_args: tuple[str, ...],
+    force: bool,
+    as_json: bool,
+    db_path: str | None,
+) -> None:
     """pip uninstall sync app packages (distribution names) from the host's environment.
 
     The apps that disappeared are listed. The host itself (erpsync-host) is refused.
+
+    Refused without --force while registered connectors use one of the apps: a connector
+    URL app:<id> of one of its connectors, or a loopback http(s) URL ending in
+    /connectors/<id> (served by `erpsync serve` from this install). They and their
+    connections are named.
 
     \b
     Example:
@@ -196,9 +224,17 @@ def uninstall_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json
     """
     import re
 
+    from host.cli.appusage import refuse_while_used
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
     for package in packages:
-        if re.sub(r"[-_.]+", "-", package).lower() == HOST_DISTRIBUTION:
+        if normal(package) == HOST_DISTRIBUTION:
             raise CliError(f"refusing to uninstall {package!r}: it is the host, not an app")
+    wanted = {normal(p) for p in packages}
+    going = [app for app, (dist, _) in _installed().items() if normal(dist) in wanted]
+    refuse_while_used("uninstall it", going, force, db_path)
     _pip_and_report("uninstall", ["-y", *pip_args, *packages], as_json)
 
 
@@ -298,29 +334,12 @@ def _resolve_target(target: str, token: str | None) -> str:
 
 
 def _read_config(pairs: tuple[str, ...], config_file: str | None) -> dict[str, Any] | None:
-    """--config-file (a JSON object) overlaid with --config KEY=VALUE; None when neither."""
-    import json
-    from pathlib import Path
-
-    from host.cli.connections import parse_config_options
+    """--config-file (JSON or TOML) overlaid with --config KEY=VALUE; None when neither."""
+    from host.cli.config_input import read_config_input
 
     if not pairs and not config_file:
         return None
-    values: dict[str, Any] = {}
-    if config_file:
-        try:
-            data = json.loads(Path(config_file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise CliError(
-                f"--config-file {config_file!r}: cannot read it ({exc.strerror})"
-            ) from exc
-        except ValueError as exc:
-            raise CliError(f"--config-file {config_file!r} is not JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise CliError(f"--config-file {config_file!r} must hold a JSON object of values")
-        values.update(data)
-    values.update(parse_config_options(pairs))
-    return values
+    return read_config_input(pairs, config_file)
 
 
 def _print_report(report: Any, note: str) -> None:
@@ -353,20 +372,9 @@ def _print_report(report: Any, note: str) -> None:
 
 @apps.command(name="check")
 @click.argument("target")
-@click.option(
-    "--config",
-    "config_pairs",
-    metavar="KEY=VALUE",
-    multiple=True,
-    help="A connection value (repeatable); parsed per field type.",
-)
-@click.option(
-    "--config-file",
-    type=click.Path(dir_okay=False),
-    help="A JSON object of connection values; --config values win over it.",
-)
+@config_options
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of a connector URL.")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")
 @click.option(
     "--only",
@@ -414,7 +422,7 @@ def check_app(
     \b
     Examples:
         erpsync apps check mock
-        erpsync apps check example-csv --config directory=/srv/export
+        ERPSYNC_CSV_ROOT=/srv erpsync apps check example-csv --config directory=/srv/export
         erpsync apps check http://127.0.0.1:8765/connectors/acme --token-file tok --json
         erpsync apps check acme --config-file acme.json --write --only changed_since
     """
@@ -427,7 +435,7 @@ def check_app(
         select_checks(only)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    secret = read_token(token, token_file)
+    secret = read_token(token, token_file, env="ERPSYNC_CONNECTOR_TOKEN")
     url = _resolve_target(target, secret)
     config = _read_config(config_pairs, config_file)
     client = make_client(url, token=secret, label=url, timeout=timeout)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from host.cli.errors import CliError, safe
+from host.cli.errors import MISSING_REGISTRY, CliError, safe
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -36,16 +37,25 @@ def db_option(func: F) -> F:
     )(func)
 
 
-def open_registry(db_path: str | None) -> Registry:
-    """The registry; a file that is not one (or cannot be opened) is one line, not a trace."""
+def open_registry(db_path: str | None, *, create: bool = True) -> Registry:
+    """The registry; a file that is not one (or cannot be opened) is one line, not a trace.
+
+    `create=False` is for commands that only read or change what exists: a registry that
+    does not exist (a typo in --db or ERPSYNC_HOME) is not created. The command goes on with
+    an empty registry in memory (lists are empty, a name is not found) and says where it
+    looked: one warning line on stderr, or appended to its one error line.
+    """
     import sqlite3
 
     from host.home import default_db_path
-    from host.registry import Registry
+    from host.registry import Registry, RegistryMissing
 
     path = db_path or str(default_db_path())
     try:
-        return Registry.open(db_path)
+        return Registry.open(db_path, create=create)
+    except RegistryMissing:
+        note_missing_registry(path)
+        return Registry(Path(path), in_memory=True)
     except sqlite3.OperationalError as exc:
         raise CliError(f"registry {path}: cannot open it ({exc})") from exc
     except sqlite3.DatabaseError as exc:
@@ -55,6 +65,19 @@ def open_registry(db_path: str | None) -> Registry:
         ) from exc
     except OSError as exc:
         raise CliError(f"registry {path}: cannot open it ({exc.strerror or exc})") from exc
+
+
+def note_missing_registry(path: str) -> None:
+    """Say (once, when the command ends) that no registry exists at `path`."""
+    note = (
+        f"no registry at {path}, so nothing is registered there yet (check --db, "
+        "$ERPSYNC_DB and $ERPSYNC_HOME if you expected one)"
+    )
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[MISSING_REGISTRY] = note  # said once, when the command ends
+    else:
+        click.echo(f"warning: {note}", err=True)
 
 
 def emit_json(data: Any) -> None:
@@ -107,30 +130,63 @@ def _cell(value: Any) -> str:
     return safe(value)
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
+def run_async(coro: Coroutine[Any, Any, T], *, spinner: bool = True) -> T:
+    """Run connector work, bounded by the command's --timeout (with a spinner on a tty)."""
     import asyncio  # not at the top: asyncio (and ssl) cost `erpsync apps list` ~40 ms
 
-    return asyncio.run(coro)
+    from host.cli.deadline import bounded
+
+    return asyncio.run(bounded(coro, spinner=spinner))
+
+
+MAX_URL_LENGTH = 2048
+URL_EXPECTED = "expected http://host[:port]/path, https://... or app:<connector id>"
 
 
 def check_connector_url(url: str) -> str:
-    """Only http, https and app:<id> URLs are connector URLs."""
+    """Only http, https and app:<id> URLs are connector URLs, and only ones a request can use.
+
+    Checked before anything is stored (also with --no-check): a control character or space
+    would forge a header or break every later command on the connector, a port of 0 or out of
+    range can never be reached, and an `app:` id must be a connector id.
+    """
     from urllib.parse import urlsplit
 
+    from host.connector import CONNECTOR_ID_PATTERN
+
+    shown = repr(url if len(url) <= 80 else url[:80] + "...")
+    if len(url) > MAX_URL_LENGTH:
+        raise CliError(
+            f"URL {shown} is {len(url):,} characters long; a connector URL has at most "
+            f"{MAX_URL_LENGTH:,}"
+        )
+    bad = next((ch for ch in url if ch.isspace() or not ch.isprintable()), None)
+    if bad is not None:
+        kind = "a space" if bad == " " else "whitespace or a control character"
+        raise CliError(f"URL {shown} holds {kind} ({bad!r}); {URL_EXPECTED}")
     if url.startswith("app:"):
-        if not url[4:]:
+        connector_id = url[4:]
+        if not connector_id:
             raise CliError("URL 'app:' names no app connector; expected app:<connector id>")
+        if not CONNECTOR_ID_PATTERN.fullmatch(connector_id):
+            raise CliError(
+                f"URL {shown}: {connector_id!r} is not a connector id (a lowercase letter, "
+                "then up to 62 lowercase letters, digits, '-' or '_'); expected "
+                "app:<connector id>"
+            )
         return url
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CliError(
-            f"URL {url!r} is not a connector URL; expected http://host[:port]/path, "
-            "https://... or app:<connector id>"
-        )
+        raise CliError(f"URL {shown} is not a connector URL; {URL_EXPECTED}")
+    try:
+        port = parts.port  # raises ValueError for a port that is not a number or > 65535
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise CliError(f"URL {shown}: the port must be a number from 1 to 65535")
     if parts.username is not None or parts.password is not None:
         # Stored and listed in clear: a password there would leak. (Not echoed here either.)
         raise CliError(
@@ -148,11 +204,19 @@ def make_client(
     label: str | None = None,
     timeout: float = 15.0,
     ca_bundle: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> ConnectorClient:
-    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI."""
+    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI.
+
+    The URL is checked again here: a row stored by an older version may hold one that no
+    request can use, and that must be one line, not httpx's traceback. `secrets` (besides
+    the token and a saved connection's own) are scrubbed from answers.
+    """
     import httpx
 
     from host.client import ConnectorClient
+
+    check_connector_url(url)
 
     lookup = secret_lookup = None
     if registry is not None:
@@ -184,6 +248,7 @@ def make_client(
             secret_lookup=secret_lookup,
             label=label or url,
             timeout=timeout,
+            secrets=secrets,
         )
     return ConnectorClient(
         url,
@@ -193,16 +258,34 @@ def make_client(
         label=label or url,
         timeout=timeout,
         ca_bundle=ca_bundle,
+        secrets=secrets,
     )
 
 
-def client_for_connector(registry: Registry, record: ConnectorRecord) -> ConnectorClient:
+def check_stored_url(record: ConnectorRecord) -> str:
+    """A registered connector's URL, or one line saying it is invalid and how to fix it."""
+    try:
+        return check_connector_url(record.url)
+    except CliError as exc:
+        raise CliError(
+            f"connector {record.name!r} has an invalid stored URL: {exc.message}; fix it with "
+            f"erpsync connectors edit {record.name} --url NEW_URL"
+        ) from None
+
+
+def client_for_connector(
+    registry: Registry, record: ConnectorRecord, secrets: Sequence[str] = ()
+) -> ConnectorClient:
+    """A client for a registered connector; `secrets` are scrubbed from its answers (the
+    secret values of a config about to be sent, when its fields are known here)."""
+    check_stored_url(record)
     return make_client(
         record.url,
         token=registry.connector_token(record.name),
         registry=registry,
         label=f"connector {record.name!r} ({record.url})",
         ca_bundle=record.ca_bundle,
+        secrets=secrets,
     )
 
 

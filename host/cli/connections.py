@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -25,11 +25,14 @@ from host.cli.common import (
     print_table,
     run_async,
 )
+from host.cli.config_input import config_options, read_config_input
+from host.cli.deadline import fresh_deadline, timeout_option, timeout_option_each
 from host.cli.errors import (
     EXIT_CONNECTOR_REFUSED,
     EXIT_ERROR,
     EXIT_PROTOCOL,
     EXIT_UNREACHABLE,
+    EXIT_USAGE,
     CliError,
     client_exit_code,
     safe,
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
     from host.client import ConnectorClient
     from host.connector import Field, Response
     from host.protocol.validation import ValidationReport
-    from host.registry import ConnectionRecord, Registry
+    from host.registry import ConnectionRecord, ConnectorRecord, Registry
 
 
 @click.group()
@@ -50,74 +53,15 @@ def connections() -> None:
     \b
     Example:
         erpsync connections add acme --connector mock-erp \\
-            --config username=demo --config password=... --no-input
+            --config username=demo --config password=@erp-password.txt --no-input
     """
 
 
 # --- shared pieces ---------------------------------------------------------------------
 
 
-def parse_config_options(pairs: tuple[str, ...]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise CliError(f"--config {pair!r} is not KEY=VALUE")
-        if not key.isprintable():
-            raise CliError(f"--config key {key!r} holds a control character; no field has it")
-        if key in values:
-            raise CliError(f"--config {key} is given twice")
-        values[key] = value
-    return values
-
-
 def _interactive(no_input: bool) -> bool:
     return not no_input and sys.stdin.isatty()
-
-
-def prompt_missing(
-    fields: list[Field],
-    values: dict[str, Any],
-    lists: dict[str, dict[str, str]],
-    current: Mapping[str, Any] | None = None,
-) -> None:
-    """Ask for each settable field not given, in rank order, with its label, help and default.
-
-    When editing, `current` holds the stored values: they are the defaults, and an empty
-    answer to a password prompt keeps the stored secret.
-    """
-    from host.connector import Access, FieldType
-    from host.protocol.values import default_value
-
-    for item in sorted(fields, key=lambda f: f.rank):
-        if not item.settable or item.key in values:
-            continue
-        if item.description:
-            click.echo(f"{safe(item.display_name)}: {safe(item.description, 500)}", err=True)
-        stored = (current or {}).get(item.key)
-        default = stored if stored is not None else default_value(item)
-        label = f"{safe(item.display_name)} [{safe(item.key)}]"
-        if item.type is FieldType.PASSWORD:
-            hint = " (empty keeps the stored one)" if stored else ""
-            answer = click.prompt(label + hint, hide_input=True, default="", show_default=False)
-            if answer or not stored:
-                values[item.key] = answer
-        elif item.type is FieldType.LIST and item.list_name in lists:
-            choices = lists[item.list_name]
-            for key, text in choices.items():
-                click.echo(f"  {safe(key)}: {safe(text)}", err=True)
-            values[item.key] = click.prompt(
-                label, type=click.Choice(list(choices)), default=default
-            )
-        elif item.type is FieldType.CHECKBOX:
-            values[item.key] = click.confirm(label, default=bool(default))
-        elif default is not None:
-            values[item.key] = click.prompt(label, default=str(default), show_default=True)
-        elif item.access is Access.MANDATORY:
-            values[item.key] = click.prompt(label)  # asks again until something is typed
-        else:
-            values[item.key] = click.prompt(label, default="", show_default=False)
 
 
 def apply_defaults(fields: list[Field], values: dict[str, Any]) -> None:
@@ -192,30 +136,28 @@ async def fetch_actor_types(
     return cache, None
 
 
-async def test_and_save(
-    client: ConnectorClient, guid: str, config: Mapping[str, Any]
+async def save_and_check(
+    client: ConnectorClient, guid: str, config: Mapping[str, Any], as_json: bool
 ) -> tuple[Response, dict[str, tuple[list[dict[str, Any]], list[str]]], str | None]:
-    """The connector's side of a save: test config, save, test connection, read actor types.
+    """The connector's side of a save, after its config test passed: save, test the saved
+    connection, read actor types. A failure ends the command (exit 3, JSON on --json)."""
+    from host.cli.connection_form import fail_test
 
-    Any failure raises CliError; a failure after the connector stored the GUID tells it to
-    forget the GUID again when `forget_on_failure`.
-    """
-    tested = await client.test_config(config)
-    if not tested.ok:
-        raise CliError(
-            f"connection test failed, nothing was saved: {explain(tested)}", EXIT_CONNECTOR_REFUSED
-        )
     saved = await client.save_connection(guid, config)
     if not saved.ok:
-        raise CliError(
+        fail_test(
+            saved,
+            "save",
             f"the connector refused to save the connection: {explain(saved)}",
-            EXIT_CONNECTOR_REFUSED,
+            as_json,
         )
     checked = await client.test_connection(guid)
     if not checked.ok:
-        raise CliError(
+        fail_test(
+            checked,
+            "test",
             f"connection test after save failed, nothing was saved: {explain(checked)}",
-            EXIT_CONNECTOR_REFUSED,
+            as_json,
         )
     cache, warning = await fetch_actor_types(client, guid)
     return checked, cache, warning
@@ -227,27 +169,49 @@ async def check_protocol(client: ConnectorClient) -> None:
     await client.info()
 
 
-async def prepare_config(
-    client: ConnectorClient,
-    values: dict[str, Any],
-    no_input: bool,
-    as_json: bool,
-    current: Mapping[str, Any] | None = None,
-) -> tuple[list[Field], dict[str, Any]]:
-    """Fields, prompts, defaults and the local check: the config to send, or CliError."""
-    from host.protocol.validation import validate_config
+def load_form(
+    registry: Registry, connector: ConnectorRecord
+) -> tuple[list[Field], dict[str, dict[str, str]]]:
+    """The connector's config fields and the lists they choose from (after the protocol check)."""
+    client = client_for_connector(registry, connector)
 
-    fields = await client.config_fields()
-    lists = await fetch_lists(client, fields)
-    if _interactive(no_input):
-        prompt_missing(fields, values, lists, current)
-    if current is not None:
-        values = {**current, **values}
-    apply_defaults(fields, values)
-    report = validate_config(fields, values, lists=lists)
-    if not report.ok:
-        fail_validation(report, as_json)
-    return fields, report.values()
+    async def run() -> tuple[list[Field], dict[str, dict[str, str]]]:
+        async with client:
+            await check_protocol(client)
+            fields = await client.config_fields()
+            return fields, await fetch_lists(client, fields)
+
+    return run_async(run())
+
+
+def secrets_in_play(fields: list[Field], *configs: Mapping[str, Any] | None) -> list[str]:
+    """The secret values of these configs, by the fields the connector declared: each call
+    is made by a new client, which must know them to scrub the connector's answers."""
+    from host.protocol.scrub import secret_values
+
+    keys = [f.key for f in fields if f.is_secret]
+    return [value for config in configs if config for value in secret_values(config, keys)]
+
+
+def config_tester(
+    registry: Registry,
+    connector: ConnectorRecord,
+    fields: list[Field],
+    current: Mapping[str, Any] | None = None,
+) -> Callable[[Mapping[str, Any]], Response]:
+    """The connector's config test, one call per try (prompts run between tries); its answer
+    is scrubbed of the secrets tried and of those stored (`current`, when editing)."""
+
+    def test(config: Mapping[str, Any]) -> Response:
+        client = client_for_connector(registry, connector, secrets_in_play(fields, config, current))
+
+        async def run() -> Response:
+            async with client:
+                return await client.test_config(config)
+
+        return run_async(run())
+
+    return test
 
 
 # --- commands --------------------------------------------------------------------------
@@ -255,14 +219,12 @@ async def prepare_config(
 
 @connections.command(name="add")
 @click.argument("name")
-@click.option("--connector", "connector_name", required=True, help="Registered connector name.")
 @click.option(
-    "--config",
-    "config_pairs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A config value; repeat for each field.",
+    "--connector",
+    "connector_name",
+    help="Registered connector name (asked for in a terminal when not given).",
 )
+@config_options
 @click.option("--user", "users", multiple=True, help="Give this user access (repeatable).")
 @click.option("--group", "groups", multiple=True, help="Give this group access (repeatable).")
 @click.option(
@@ -271,59 +233,94 @@ async def prepare_config(
     default=None,
     help="everyone (default) or restricted to --user/--group.",
 )
-@click.option("--description", default="", help="Free text shown in lists.")
+@click.option("--description", default=None, help="Free text shown in lists.")
 @click.option("--no-input", is_flag=True, help="Never prompt; missing values take defaults.")
+@timeout_option
 @json_option
 @db_option
 def add_connection(
     name: str,
-    connector_name: str,
+    connector_name: str | None,
     config_pairs: tuple[str, ...],
+    config_file: str | None,
     users: tuple[str, ...],
     groups: tuple[str, ...],
     scope: str | None,
-    description: str,
+    description: str | None,
     no_input: bool,
     as_json: bool,
     db_path: str | None,
 ) -> None:
     """Add ERP connection NAME: checked, tested by the connector, and only then saved.
 
-    Values come from --config KEY=VALUE; missing ones are prompted for when stdin is a
-    terminal (passwords hidden), else take their defaults. A failed test saves nothing
+    Values come from --config-file and --config (see docs/security.md: secrets belong in a
+    file or on stdin, not inline). In a terminal, what is missing is asked for: the
+    connector, each config field (passwords hidden), who may use it, a description; a bad
+    value or a failed test offers to change a value and test again. Without a terminal (or
+    with --no-input) missing values take their defaults, and a failed test saves nothing
     and exits 3 with the connector's explanation. Users and groups must exist.
 
     \b
-    Example:
-        erpsync connections add acme --connector mock-erp --config server=erp.mock.local \\
-            --config username=demo --config password=mock-erp-secret --no-input
+    Examples:
+        erpsync connections add acme --connector mock-erp --config-file acme.toml --no-input
+        printf %s "$ERP_PASSWORD" | erpsync connections add acme --connector mock-erp \\
+            --config username=demo --config password=- --no-input
     """
+    from host.cli.connection_form import (
+        aborting,
+        ask_connector,
+        ask_description,
+        ask_scope,
+        prompt_missing,
+        settle,
+    )
+
     name = check_name(name, "connection")
     check_scope(scope, users, groups)
-    registry = open_registry(db_path)
-    connector = registry.connector(connector_name)
+    interactive = _interactive(no_input)
+    registry = open_registry(db_path, create=False)
+    if connector_name is None and not interactive:
+        known = ", ".join(c.name for c in registry.connectors()) or "none registered"
+        raise CliError(f"missing option --connector (registered: {known})", EXIT_USAGE)
     registry.check_principals(users, groups)
     if any(c.name == name for c in registry.connections()):
         raise CliError(f"a connection named {name!r} already exists")
-    values: dict[str, Any] = parse_config_options(config_pairs)
-    client = client_for_connector(registry, connector)
+    with aborting():
+        values: dict[str, Any] = read_config_input(config_pairs, config_file, no_input=no_input)
+        if connector_name is None:
+            connector_name = ask_connector(registry)
+        connector = registry.connector(connector_name)
+        fields, lists = load_form(registry, connector)
+        if interactive:
+            prompt_missing(fields, values, lists)
+            if scope is None and not (users or groups):
+                scope, users, groups = ask_scope(registry)
+            if description is None:
+                description = ask_description()
+        config, _ = settle(
+            fields,
+            lists,
+            values,
+            interactive=interactive,
+            as_json=as_json,
+            test=config_tester(registry, connector, fields),
+        )
+    client = client_for_connector(registry, connector, secrets_in_play(fields, config))
+    guid = str(uuid.uuid4())
 
     async def run() -> tuple[ConnectionRecord, str | None]:
         async with client:
-            await check_protocol(client)
-            fields, config = await prepare_config(client, values, no_input, as_json)
-            guid = str(uuid.uuid4())
             registry.journal_guid(guid, connector)  # committed first: doctor may clean it up
             try:
-                checked, cache, warning = await test_and_save(client, guid, config)
+                checked, cache, warning = await save_and_check(client, guid, config, as_json)
                 with registry.transaction():
                     record = registry.add_connection(
                         guid=guid,
                         name=name,
-                        connector=connector_name,
+                        connector=connector.name,
                         config=config,
                         secret_keys=[f.key for f in fields if f.is_secret],
-                        description=description,
+                        description=description or "",
                         users=users,
                         groups=groups,
                         test_state=checked.state.value,
@@ -365,7 +362,7 @@ def list_connections(visible_to: str | None, as_json: bool, db_path: str | None)
     Example:
         erpsync connections list --visible-to alice --json
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     rows = [c.to_dict() for c in registry.connections(visible_to=visible_to)]
     if as_json:
         emit_json(rows)
@@ -401,7 +398,7 @@ def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
     Example:
         erpsync connections show acme
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     data = {**record.to_dict(), "actor_types": registry.actor_types(record.guid)}
     if as_json:
@@ -451,6 +448,7 @@ PASSED = ("ok", "ok_with_info", "warning")
     type=click.IntRange(1, 256),
     help="How many tests run at once with --all.",
 )
+@timeout_option_each("connection")
 @json_option
 @db_option
 def test_connection(
@@ -467,12 +465,14 @@ def test_connection(
     """
     if bool(name) == test_all:
         raise CliError("give a connection NAME or --all (not both)", 2)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     records = registry.connections() if test_all else [registry.connection(name or "")]
     if not records:
         click.echo("no connections to test", err=True)
         return
-    results = run_async(_test_many(registry, records, concurrency, show_progress=test_all))
+    results = run_async(
+        _test_many(registry, records, concurrency, show_progress=test_all), spinner=not test_all
+    )
     with registry.transaction():
         for record, outcome in zip(records, results, strict=True):
             registry.record_test(record.guid, outcome["state"], outcome["message"])
@@ -520,15 +520,16 @@ async def _test_many(
         base = {"name": record.name, "connector": record.connector}
         async with gate:
             try:
-                if record.connector not in clients:
-                    clients[record.connector] = client_for_connector(
-                        registry, registry.connector(record.connector)
-                    )
-                    checks[record.connector] = asyncio.ensure_future(
-                        check_protocol(clients[record.connector])
-                    )
-                await asyncio.shield(checks[record.connector])
-                response = await clients[record.connector].test_connection(record.guid)
+                with fresh_deadline():  # each connection gets the whole --timeout
+                    if record.connector not in clients:
+                        clients[record.connector] = client_for_connector(
+                            registry, registry.connector(record.connector)
+                        )
+                        checks[record.connector] = asyncio.ensure_future(
+                            check_protocol(clients[record.connector])
+                        )
+                    await asyncio.shield(checks[record.connector])
+                    response = await clients[record.connector].test_connection(record.guid)
             except TRANSIENT_ERRORS as exc:
                 return {
                     **base,
@@ -560,13 +561,7 @@ async def _test_many(
 
 @connections.command(name="edit")
 @click.argument("name")
-@click.option(
-    "--config",
-    "config_pairs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A changed config value (connection must be inactive).",
-)
+@config_options
 @click.option("--rename", "new_name", help="A new name for the connection.")
 @click.option("--description", default=None, help="A new description.")
 @click.option("--user", "users", multiple=True, help="Replace the access list (repeatable).")
@@ -578,11 +573,13 @@ async def _test_many(
     help="everyone clears the access list.",
 )
 @click.option("--no-input", is_flag=True, help="Never prompt.")
+@timeout_option
 @json_option
 @db_option
 def edit_connection(
     name: str,
     config_pairs: tuple[str, ...],
+    config_file: str | None,
     new_name: str | None,
     description: str | None,
     users: tuple[str, ...],
@@ -594,9 +591,10 @@ def edit_connection(
 ) -> None:
     """Edit connection NAME; config changes need it inactive and pass a new test first.
 
-    Secrets you do not re-enter are kept (merged here, never shown). Name, description and
-    scope can change while active. With no option in a terminal, every field is prompted
-    with its current value.
+    Changed values come from --config-file and --config, as for `connections add`; the
+    connection must be inactive. Secrets you do not re-enter are kept (merged here, never
+    shown). Name, description and scope can change while active. With no option in a
+    terminal, every field is prompted with its current value.
 
     \b
     Example:
@@ -604,13 +602,16 @@ def edit_connection(
         erpsync connections edit acme --config company=2 --no-input
         erpsync connections test acme && erpsync connections activate acme
     """
+    from host.cli.connection_form import aborting, prompt_missing, settle
+    from host.client import ConnectorClientError
+
     check_scope(scope, users, groups)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     seen = _snapshot(registry, record)
-    values: dict[str, Any] = parse_config_options(config_pairs)
+    given_config = bool(config_pairs or config_file)
     nothing_else = new_name is None and description is None and not (users or groups or scope)
-    wants_config = bool(values) or (nothing_else and _interactive(no_input))
+    wants_config = given_config or (nothing_else and _interactive(no_input))
     if not wants_config and nothing_else:
         raise CliError(
             "nothing to change: give --config, --rename, --description, --user, --group or --scope"
@@ -630,19 +631,32 @@ def edit_connection(
         changes["users"], changes["groups"] = list(users), list(groups)
     warning = None
     if wants_config:
-        client = client_for_connector(registry, registry.connector(record.connector))
+        connector = registry.connector(record.connector)
         current = registry.connection_config(record.guid, without_lost=True) or {}
+        interactive = _interactive(no_input)
+        with aborting():
+            values: dict[str, Any] = read_config_input(config_pairs, config_file, no_input=no_input)
+            fields, lists = load_form(registry, connector)
+            if interactive and not given_config:
+                prompt_missing(fields, values, lists, current)
+            config, _ = settle(
+                fields,
+                lists,
+                values,
+                interactive=interactive,
+                as_json=as_json,
+                test=config_tester(registry, connector, fields, current),
+                current=current,
+            )
+        client = client_for_connector(registry, connector, secrets_in_play(fields, config, current))
 
         async def run() -> Any:
             async with client:
-                await check_protocol(client)
-                fields, config = await prepare_config(client, values, no_input, as_json, current)
-                checked, cache, warn = await test_and_save(client, record.guid, config)
-                return fields, config, checked, cache, warn
+                return await save_and_check(client, record.guid, config, as_json)
 
         try:
-            fields, config, checked, cache, warning = run_async(run())
-        except CliError:
+            checked, cache, warning = run_async(run())
+        except (CliError, ConnectorClientError):
             _restore_connector_copy(registry, record)
             raise
         changes.update(
@@ -711,6 +725,7 @@ def _restore_connector_copy(registry: Registry, record: ConnectionRecord) -> Non
 
 @connections.command(name="activate")
 @click.argument("name")
+@timeout_option
 @json_option
 @db_option
 def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
@@ -723,7 +738,7 @@ def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     Example:
         erpsync connections activate acme
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     reasons, code = _activation_blockers(registry, record)
     from host.sync.settings import activation_reasons  # sync settings must be configured
@@ -784,7 +799,7 @@ def deactivate_connection(name: str, db_path: str | None) -> None:
     Example:
         erpsync connections deactivate acme
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     if record.active:
         registry.set_active(record.guid, False)
@@ -795,6 +810,7 @@ def deactivate_connection(name: str, db_path: str | None) -> None:
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--no-input", is_flag=True, help="Never prompt (same as --yes).")
+@timeout_option
 @db_option
 def remove_connection(name: str, yes: bool, no_input: bool, db_path: str | None) -> None:
     """Remove connection NAME: the connector is told to forget it, then it is deleted here.
@@ -808,7 +824,7 @@ def remove_connection(name: str, yes: bool, no_input: bool, db_path: str | None)
     """
     from host.client import ConnectorClientError
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(name)
     if record.active and not (yes or no_input) and _interactive(no_input):
         click.confirm(f"Connection {name!r} is active. Remove it?", abort=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -10,6 +9,7 @@ import click
 from host.cli.common import (
     check_ca_bundle,
     check_connector_url,
+    check_stored_url,
     db_option,
     emit_json,
     json_option,
@@ -18,6 +18,7 @@ from host.cli.common import (
     print_table,
     run_async,
 )
+from host.cli.deadline import timeout_option
 from host.cli.errors import CliError, safe
 from host.cli.users import check_name
 
@@ -35,18 +36,24 @@ def connectors() -> None:
     """
 
 
-def read_token(token: str | None, token_file: str | None) -> str | None:
+def read_token(token: str | None, token_file: str | None, *, env: str | None = None) -> str | None:
+    """The token of --token (or its environment variable) or --token-file, checked.
+
+    A token with whitespace or control characters is refused here, naming the option and
+    never the value; a token file is read bounded and must be a regular file.
+    """
+    from host.tokens import TokenError, check_token, read_token_file
+
     if token and token_file:
         raise CliError("give --token or --token-file, not both")
-    if token_file:
-        try:
-            text = Path(token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CliError(f"--token-file {token_file!r}: cannot read it ({exc.strerror})") from exc
-        if not text:
-            raise CliError(f"--token-file {token_file!r} is empty")
-        return text
-    return token or None
+    try:
+        if token_file:
+            return read_token_file(token_file, what=f"--token-file {token_file!r}")
+        if token:
+            return check_token(token, what=f"--token (or ${env})" if env else "--token")
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    return None
 
 
 ca_bundle_option = click.option(
@@ -60,9 +67,10 @@ ca_bundle_option = click.option(
 @click.argument("name")
 @click.argument("url")
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of the connector.")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
+@timeout_option
 @json_option
 @db_option
 def add_connector(
@@ -87,7 +95,7 @@ def add_connector(
     """
     name = check_name(name, "connector")
     url = check_connector_url(url)
-    secret = read_token(token, token_file)
+    secret = read_token(token, token_file, env="ERPSYNC_CONNECTOR_TOKEN")
     bundle = check_ca_bundle(ca_bundle) if ca_bundle else None
     registry = open_registry(db_path)
     info = None if no_check else _fetch_info(url, secret, name, bundle)
@@ -120,7 +128,7 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
     Example:
         erpsync connectors list --json
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     counts: dict[str, int] = {}
     for conn in registry.connections():
         counts[conn.connector] = counts.get(conn.connector, 0) + 1
@@ -134,6 +142,7 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
 @connectors.command(name="show")
 @click.argument("name")
 @click.option("--check", is_flag=True, help="Also ask the connector for its info now.")
+@timeout_option
 @json_option
 @db_option
 def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -> None:
@@ -143,13 +152,14 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
     Example:
         erpsync connectors show mock-erp --check
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connector(name)
     data: dict[str, Any] = {
         **record.to_dict(),
         "connections": registry.connection_names_using(name),
     }
     if check:
+        check_stored_url(record)
         data["info"] = _fetch_info(
             record.url, registry.connector_token(name), name, record.ca_bundle
         )
@@ -181,11 +191,12 @@ def _fetch_info(
 @click.option("--url", help="A new URL (http, https or app:<id>).")
 @click.option("--token", help="A new bearer token.")
 @click.option(
-    "--token-file", type=click.Path(dir_okay=False), help="Read the new token from a file."
+    "--token-file", type=click.Path(), metavar="FILE", help="Read the new token from a file."
 )
 @click.option("--clear-token", is_flag=True, help="Send no token from now on.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
+@timeout_option
 @json_option
 @db_option
 def edit_connector(
@@ -210,7 +221,7 @@ def edit_connector(
 
     if clear_token and (token or token_file):
         raise CliError("--clear-token cannot be combined with --token or --token-file")
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connector(name)
     new_url = check_connector_url(url) if url else UNCHANGED
     new_token: Any = None if clear_token else read_token(token, token_file) or UNCHANGED
@@ -266,6 +277,6 @@ def remove_connector(name: str, db_path: str | None) -> None:
     Example:
         erpsync connectors remove mock-erp
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     registry.remove_connector(name)
     click.echo(f"Connector {name!r} removed")

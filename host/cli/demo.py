@@ -1,7 +1,8 @@
 """`erpsync demo`: the whole admin flow against the bundled mock ERP, for newcomers.
 
-It runs the real commands in a throw-away home, against a real mock connector server on a
-free loopback port, and prints each command before its output.
+It runs the real commands in a throw-away home (also their working directory), against a
+real mock connector server on a free loopback port, and prints each command before its output.
+Passwords come from files there, as docs/security.md advises: never on a command line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import click
 from host.cli.errors import CliError
 
 DEMO_PASSWORD = "mock-erp-secret"
+WRONG_PASSWORD = "not-the-password"
 
 
 def _start_mock_server(env: dict[str, str], token_file: Path) -> tuple[subprocess.Popen[str], str]:
@@ -46,14 +48,25 @@ def _start_mock_server(env: dict[str, str], token_file: Path) -> tuple[subproces
 
 
 def _shown(args: list[str]) -> str:
-    masked = [a.replace(DEMO_PASSWORD, "****") if "password=" in a else a for a in args]
-    return "$ erpsync " + " ".join(shlex.quote(a) for a in masked)
+    return "$ erpsync " + " ".join(shlex.quote(a) for a in args)
+
+
+def _secret_file(home: Path, name: str, value: str) -> str:
+    """A file only its owner can read, holding one secret: what `--config KEY=@FILE` reads."""
+    path = home / name
+    path.touch(mode=0o600)
+    path.write_text(value + "\n", encoding="utf-8")
+    return name
 
 
 def _run(args: list[str], env: dict[str, str], expect: int = 0) -> None:
     click.secho(_shown(args), bold=True)
     done = subprocess.run(
-        [sys.executable, "-m", "host.cli", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "host.cli", *args],
+        env=env,
+        cwd=env["ERPSYNC_HOME"],
+        capture_output=True,
+        text=True,
     )
     if done.stdout:
         click.echo(done.stdout.rstrip())
@@ -91,7 +104,7 @@ def demo(keep: bool) -> None:
         _run(["apps", "list"], env)
         server, url = _start_mock_server(env, token_file)
         click.echo(f"# mock ERP connector server started at {url}\n")
-        _run(["connectors", "add", "mock-erp", url, "--token-file", str(token_file)], env)
+        _run(["connectors", "add", "mock-erp", url, "--token-file", token_file.name], env)
         base = [
             "--connector",
             "mock-erp",
@@ -101,11 +114,24 @@ def demo(keep: bool) -> None:
             "username=demo",
             "--config",
             "company=1",
-            "--no-input",
         ]
+        wrong = _secret_file(home, "wrong-password.txt", WRONG_PASSWORD)
+        right = _secret_file(home, "erp-password.txt", DEMO_PASSWORD)
+        click.echo(
+            f"# passwords come from files ({wrong}, {right}: --config password=@FILE), "
+            "not the command line,\n# which every local user can see"
+        )
         click.echo("# a wrong password: the connector's test fails and nothing is saved")
         _run(
-            ["connections", "add", "acme-wrong", *base, "--config", "password=not-the-password"],
+            [
+                "connections",
+                "add",
+                "acme-wrong",
+                *base,
+                "--config",
+                f"password=@{wrong}",
+                "--no-input",
+            ],
             env,
             expect=3,
         )
@@ -116,9 +142,10 @@ def demo(keep: bool) -> None:
                 "acme",
                 *base,
                 "--config",
-                f"password={DEMO_PASSWORD}",
+                f"password=@{right}",
                 "--description",
                 "Demo connection to the mock ERP",
+                "--no-input",
             ],
             env,
         )

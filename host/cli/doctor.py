@@ -36,6 +36,7 @@ from host.cli.common import (
     print_table,
     run_async,
 )
+from host.cli.deadline import fresh_deadline, timeout_option_each
 from host.cli.errors import CliError, printable
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ def check_files(registry: Registry, repair: bool) -> list[Finding]:
 
     if os.name == "nt":
         return [Finding("file modes", SKIPPED, "not checked on Windows (use the folder's ACL)")]
+    if registry.in_memory:
+        return [Finding("file modes", SKIPPED, f"no registry at {registry.path}")]
     db = registry.path
     key_dir = registry.secrets.key_dir
     targets = [(db.parent, 0o700)]
@@ -186,6 +189,8 @@ async def check_connector(
         client = client_for_connector(registry, record)
     except SecretKeyError:
         return [Finding(check, SKIPPED, "not checked: its token cannot be decrypted (see above)")]
+    except CliError as exc:  # an invalid stored URL, an app no longer installed: this one only
+        return [Finding(check, PROBLEM, exc.message)]
     ours = {g: c.name for g, c in registered.items() if c.connector == record.name}
     async with client:
         try:
@@ -292,6 +297,7 @@ async def _orphan(
 
 @click.command()
 @click.option("--repair", is_flag=True, help="Mend what can be mended, from the registry.")
+@timeout_option_each("connector")
 @json_option
 @db_option
 def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
@@ -311,7 +317,7 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
         erpsync doctor
         erpsync doctor --repair --json
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     findings = check_files(registry, repair) + check_registry(registry) + check_apps()
     registered = {c.guid: c for c in registry.connections()}
     journal = registry.journal()
@@ -319,7 +325,8 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
     async def connectors() -> list[Finding]:
         found: list[Finding] = []
         for record in registry.connectors():
-            found += await check_connector(registry, record, repair, registered, journal)
+            with fresh_deadline():
+                found += await check_connector(registry, record, repair, registered, journal)
         return found
 
     findings += run_async(connectors())

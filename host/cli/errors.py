@@ -7,12 +7,18 @@ from contextlib import contextmanager
 
 import click
 
+# The one text-safety implementation, shared with the web; re-exported for the CLI's modules.
+from host.text import MAX_SHOWN_LENGTH as MAX_SHOWN_LENGTH
+from host.text import printable as printable
+from host.text import safe
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CONNECTOR_REFUSED = 3
 EXIT_UNREACHABLE = 4
 EXIT_PROTOCOL = 5
+EXIT_ABORTED = 130
 
 EXIT_CODES = {
     EXIT_OK: "success",
@@ -23,7 +29,12 @@ EXIT_CODES = {
     "busy (HTTP 502-504)",
     EXIT_PROTOCOL: "the connector answered but not in protocol v1, refused the token, or its "
     "TLS certificate does not verify",
+    EXIT_ABORTED: "aborted at a prompt (Ctrl-C or end of input); nothing was saved",
 }
+
+
+MISSING_REGISTRY = "erpsync.missing_registry"
+"""Key in click's shared context meta: set when a command found no registry at its path."""
 
 
 class CliError(click.ClickException):
@@ -34,35 +45,7 @@ class CliError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]
 
 
-MAX_SHOWN_LENGTH = 200
-"""A value printed for a human (a cell, a name, a connector's text) is cut after this many
-characters, with a marker saying how many were left out."""
-
 MAX_ERROR_LENGTH = 2000
-
-
-def printable(text: str) -> str:
-    """One printable line: a newline, escape code or other control character (C0, C1, DEL)
-    and a format character (zero-width space, bidi override: Unicode category Cf) that came
-    with a value (a name, a config key, a connector's explanation) is shown escaped, so an
-    error can neither span lines, nor drive the terminal, nor hide or reorder what it says."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
-
-def safe(value: object, limit: int = MAX_SHOWN_LENGTH) -> str:
-    """`value` as it may reach a terminal: cut after `limit` characters with a marker such as
-    `…[+123 chars]`, then made one printable line (see `printable`).
-
-    Every human output of a text that came from a connector or was typed by an admin (names,
-    descriptions, explanations, labels, audit lines) goes through here; JSON output does not
-    (json.dumps escapes control characters itself).
-    """
-    text = "" if value is None else str(value)
-    if len(text) > limit:
-        text = f"{text[:limit]}…[+{len(text) - limit} chars]"
-    return printable(text)
 
 
 @contextmanager
@@ -92,9 +75,16 @@ def translate_errors() -> Iterator[None]:
 
 
 def client_exit_code(exc: Exception) -> int:
-    """The exit code of a ConnectorClientError: 4 transient, 3 refused, 5 anything else."""
-    from host.client import TRANSIENT_ERRORS, CallFailed  # loaded already: exc is one of its
+    """The exit code of a ConnectorClientError: 4 transient, 3 refused, 1 a URL or token that
+    cannot be sent at all, 5 anything else."""
+    from host.client import (  # loaded already: exc is one of its
+        TRANSIENT_ERRORS,
+        CallFailed,
+        InvalidTarget,
+    )
 
+    if isinstance(exc, InvalidTarget):
+        return EXIT_ERROR
     if isinstance(exc, TRANSIENT_ERRORS):
         return EXIT_UNREACHABLE
     if isinstance(exc, CallFailed):

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
-import socket
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from host.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from host.server.run import Server
 
 TOKEN_ENV = "ERPSYNC_SERVE_TOKEN"
 
@@ -26,10 +30,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+MIN_REMOTE_TOKEN_LENGTH = 32
+"""Shorter tokens draw a warning when the host listens beyond loopback (guessable online)."""
+
+
 def resolve_token(
     token: str | None, token_file: str | None, no_auth: bool, host: str
 ) -> str | None:
-    """The token the host will require, or None for an explicit --no-auth on loopback."""
+    """The token the host will require, or None for an explicit --no-auth on loopback.
+
+    The token passes the same check as a connector's (no whitespace or control characters);
+    a short one on a non-loopback address is served, with a warning on stderr.
+    """
+    from host.tokens import TokenError, check_token
+
     if no_auth:
         if token or token_file:
             raise CliError("--no-auth cannot be combined with --token or --token-file")
@@ -38,22 +52,59 @@ def resolve_token(
         return None
     if token and token_file:
         raise CliError("give --token or --token-file, not both")
-    if token_file:
-        path = Path(token_file)
-        if path.exists():
-            text = path.read_text(encoding="utf-8").strip()
-            if not text:
-                raise CliError(f"--token-file {token_file!r} is empty")
-            return text
-        # A missing token file is created with a fresh token, readable by its owner only.
-        fresh = secrets.token_urlsafe(32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = path.open("x", encoding="utf-8")
-        path.chmod(0o600)
-        with fd:
-            fd.write(fresh + "\n")
-        return fresh
-    return token or None
+    try:
+        if token_file:
+            secret: str | None = _token_from_file(token_file)
+        else:
+            secret = check_token(token, what=f"--token (or ${TOKEN_ENV})") if token else None
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    if secret and len(secret) < MIN_REMOTE_TOKEN_LENGTH and not _is_loopback(host):
+        click.echo(
+            f"warning: the token is {len(secret)} characters long and --host {host} is not "
+            f"loopback; use at least {MIN_REMOTE_TOKEN_LENGTH} random characters (a missing "
+            "--token-file is created with one)",
+            err=True,
+        )
+    return secret
+
+
+def _token_from_file(token_file: str) -> str:
+    """Read the token file, or create it (0600, fresh token) when missing.
+
+    The file must be private: a token others can read is no secret. Its directory must
+    exist: a typo in a path creates no directory tree.
+    """
+    from host.tokens import read_token_file
+
+    what = f"--token-file {token_file!r}"
+    path = Path(token_file)
+    if path.exists():
+        if os.name == "posix":
+            mode = path.stat().st_mode
+            if stat.S_ISREG(mode) and mode & 0o077:
+                raise CliError(
+                    f"{what} can be read or written by other users (mode "
+                    f"{stat.S_IMODE(mode):04o}); make it private: chmod 600 {token_file}"
+                )
+        return read_token_file(path, what=what)
+    parent = path.parent
+    if not parent.is_dir():
+        raise CliError(
+            f"{what}: directory {str(parent)!r} does not exist; create it first "
+            "(serve creates a missing token file, not directories)"
+        )
+    # A missing token file is created with a fresh token, readable by its owner only.
+    fresh = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return read_token_file(path, what=what)  # another process created it just now
+    except OSError as exc:
+        raise CliError(f"{what}: cannot create it ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(fresh + "\n")
+    return fresh
 
 
 def serve_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,8 +123,10 @@ def serve_options(func: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option(
                 "--token-file",
-                type=click.Path(dir_okay=False),
-                help="Read the token from this file; created 0600 if missing.",
+                type=click.Path(),
+                metavar="FILE",
+                help="Read the token from this file (must not be readable by others); "
+                "created 0600 with a fresh token if missing, in a directory that exists.",
             ),
             click.option("--no-auth", is_flag=True, help="Require no token (loopback only)."),
             click.option(
@@ -109,60 +162,53 @@ def run_server(
             "refusing to serve without a token on a non-loopback address; give --token or "
             "--token-file"
         )
-    sock, bound_port, shown_host = listen(host, port)
-    for cid in sorted(connectors):
-        click.echo(f"serving connector {cid} at http://{shown_host}:{bound_port}/connectors/{cid}")
-    click.echo(
-        "auth: bearer token required" if token else "auth: none (--no-auth, loopback only)",
-        err=True,
-    )
-    sys.stdout.flush()
+
+    def announce(server: Server) -> None:
+        for cid in sorted(connectors):
+            click.echo(f"serving connector {cid} at {server.base}/connectors/{cid}")
+        click.echo(
+            "auth: bearer token required" if token else "auth: none (--no-auth, loopback only)",
+            err=True,
+        )
+
     app: Any = create_app(connectors, token=token)
     if wrap is not None:
         app = wrap(app)
-    run_asgi(app, sock, log_level)
+    serve_app(app, host, port, log_level, ready=announce)
 
 
-def listen(host: str, port: int) -> tuple[socket.socket, int, str]:
-    """A listening socket: (socket, the bound port, the host as shown in a URL).
-
-    Bound before uvicorn starts, so --port 0 works and the URL printed is the real one.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Without it small answers wait on Nagle's algorithm: ~40 ms per request on loopback.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(2048)  # clients that connect before uvicorn starts wait instead of failing
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    return sock, sock.getsockname()[1], shown_host
-
-
-def run_asgi(
+def serve_app(
     app: Any,
-    sock: socket.socket,
+    host: str,
+    port: int,
     log_level: str,
     *,
+    ready: Callable[[Server], None],
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
 ) -> None:
-    """Serve an ASGI app with uvicorn on a socket from `listen` until interrupted."""
-    import uvicorn
+    """Serve an ASGI app with host.server.run until interrupted; `ready(server)` prints the
+    real URL (flushed, so a parent reading our stdout sees it). A port that cannot be bound
+    is one line."""
+    from host.server.run import CannotListen, run
 
-    config = uvicorn.Config(
-        app,
-        log_level=log_level,
-        access_log=log_level in ("info", "debug"),
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-    )
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    def announce(server: Server) -> None:
+        ready(server)
+        sys.stdout.flush()
+
+    try:
+        run(
+            app,
+            host,
+            port,
+            ready=announce,
+            log_level=log_level,
+            access_log=log_level in ("info", "debug"),
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )
+    except CannotListen as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 @click.command()
@@ -217,15 +263,22 @@ def _fault_wrapper(
     return wrap
 
 
-MOCK_FAIL_KINDS = (
-    "http500",
-    "malformed-json",
-    "slow-body",
-    "drop",
-    "wrong-version",
-    "reject-token",
-)
-"""Mirrors erpsync_mock_erp.faults.FAIL_KINDS, so `--help` imports no plugin."""
+class MockFailKinds(click.Choice):
+    """The mock app's fault kinds (erpsync_mock_erp.faults.FAIL_KINDS), read when first
+    needed (help or parsing of mock-server), so `erpsync --help` imports no plugin."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from erpsync_mock_erp.faults import FAIL_KINDS
+
+        return FAIL_KINDS
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """Ignored: the kinds are the mock app's."""
 
 
 @click.command(name="mock-server")
@@ -262,7 +315,7 @@ MOCK_FAIL_KINDS = (
     "--fail",
     "fail_kinds",
     multiple=True,
-    type=click.Choice(MOCK_FAIL_KINDS),
+    type=MockFailKinds(),
     help="Misbehave on every request this way (repeatable).",
 )
 @click.option(

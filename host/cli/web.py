@@ -1,7 +1,8 @@
 """`erpsync web`: the web admin (Settings and administration → Sync) over HTTP(S), by uvicorn.
 
-Started the way `erpsync serve` starts the connector host (`listen` + `run_asgi` from
-host/cli/serve.py). FastAPI and Jinja2 are imported only when the command runs.
+Started the way `erpsync serve` starts the connector host (`serve_app` from host/cli/serve.py:
+host.server.run, socket bound first). FastAPI and Jinja2 are imported only when the command
+runs.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from host.cli.common import db_option, open_registry
 from host.cli.errors import CliError
-from host.cli.serve import _is_loopback, listen, run_asgi
+from host.cli.serve import _is_loopback, serve_app
+
+if TYPE_CHECKING:
+    from host.server.run import Server
 
 DEMO_ADMIN = "admin"
 DEMO_PASSWORD_ENV = "ERPSYNC_WEB_DEMO_PASSWORD"
@@ -145,17 +150,17 @@ def _serve(
         allowed_hosts=list(LOOPBACK_HOSTS) if loopback else ["*"],
     )
     app = create_app(settings)
-    sock, bound_port, shown_host = listen(host, port)
-    scheme = "https" if tls else "http"
-    click.echo(f"serving the web admin at {scheme}://{shown_host}:{bound_port}/")
-    if not admin_count:
-        click.echo("no admin yet: add one with `erpsync admins add NAME`", err=True)
-    if not loopback and not tls:
-        click.echo(
-            "warning: plain http on a non-loopback address (--allow-insecure-remote)", err=True
-        )
-    sys.stdout.flush()
-    run_asgi(app, sock, log_level, ssl_certfile=cert, ssl_keyfile=key)
+
+    def announce(server: Server) -> None:
+        click.echo(f"serving the web admin at {server.base}/")
+        if not admin_count:
+            click.echo("no admin yet: add one with `erpsync admins add NAME`", err=True)
+        if not loopback and not tls:
+            click.echo(
+                "warning: plain http on a non-loopback address (--allow-insecure-remote)", err=True
+            )
+
+    serve_app(app, host, port, log_level, ready=announce, ssl_certfile=cert, ssl_keyfile=key)
 
 
 def _exit_cleanly_on_sigterm() -> None:

@@ -42,6 +42,7 @@ from host.connector import (
     Restriction,
 )
 from host.protocol import PROTOCOL_VERSION, is_supported_version
+from host.protocol import operations as ops
 
 CHECKS: list[Check] = []
 """Every check, in run order; `erpsync apps check` and the pytest plugin both run these."""
@@ -224,7 +225,7 @@ async def config_complete(ctx: Context) -> str | None:
     "The admin side identifies a connector by its info and refuses unknown major versions.",
 )
 async def info(ctx: Context) -> str | None:
-    status, body = await ctx.raw_json("GET", "info")
+    status, body = await ctx.raw_json(ops.INFO.method, ops.INFO.path)
     if not (
         isinstance(body, dict) and body.get("ok") is True and isinstance(body.get("data"), dict)
     ):
@@ -259,7 +260,7 @@ async def info(ctx: Context) -> str | None:
     "The config dialog is built from these fields; a bad one breaks the dialog for everyone.",
 )
 async def config_fields_valid(ctx: Context) -> str | None:
-    status, body = await ctx.raw_json("GET", "config-fields")
+    status, body = await ctx.raw_json(ops.CONFIG_FIELDS.method, ops.CONFIG_FIELDS.path)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
         raise fail(
@@ -871,21 +872,31 @@ async def changed_since_field_keys(ctx: Context) -> str | None:
 
 ENVELOPE_PROBES: list[tuple[str, str, dict[str, Any], str]] = [
     (
-        "POST",
-        "config/test",
+        ops.TEST_CONFIG.method,
+        ops.TEST_CONFIG.path,
         {"content": b"{not json", "headers": {"content-type": "application/json"}},
         "a body that is not JSON",
     ),
-    ("POST", "config/test", {"json": {"config": "not an object"}}, "a config that is no object"),
-    ("GET", "connections/not-a-guid/actor-types", {}, "a malformed GUID"),
     (
-        "POST",
-        "connections/{guid}/actors/customer/get",
+        ops.TEST_CONFIG.method,
+        ops.TEST_CONFIG.path,
+        {"json": {"config": "not an object"}},
+        "a config that is no object",
+    ),
+    (ops.ACTOR_TYPES.method, ops.ACTOR_TYPES.url(guid="not-a-guid"), {}, "a malformed GUID"),
+    (
+        ops.GET_ACTORS.method,
+        ops.GET_ACTORS.url(guid="{guid}", actor_type="customer"),  # {guid}: fresh per run
         {"json": {"erp_keys": "not a list"}},
         "erp_keys that is no list",
     ),
-    ("GET", "connections/{guid}/actors/customer/changes", {"params": {"limit": "0"}}, "limit=0"),
-    ("GET", "no-such-operation", {}, "an unknown operation"),
+    (
+        ops.CHANGED_SINCE.method,
+        ops.CHANGED_SINCE.url(guid="{guid}", actor_type="customer"),
+        {"params": {"limit": "0"}},
+        "limit=0",
+    ),
+    ("GET", "/no-such-operation", {}, "an unknown operation"),
 ]
 
 

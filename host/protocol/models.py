@@ -6,7 +6,7 @@ operation's payload under `data`.
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -112,8 +112,3 @@ class ChangesPage(BaseModel):
 class ListItem(BaseModel):
     key: str
     text: str
-
-
-def envelope_of(payload: type[Any]) -> Any:
-    """`Envelope[payload]`, spelled once so routes and client agree."""
-    return Envelope[payload]  # type: ignore[valid-type]

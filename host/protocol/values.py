@@ -10,10 +10,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from host.connector import Field
+from host.connector import Field, FieldType
 
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off", ""}
@@ -29,8 +28,6 @@ def coerce_value(field: Field, value: Any) -> Any:
     Strings are parsed (this is how `--config KEY=VALUE` input arrives); native values are
     checked. `None` stays `None` (an empty value); mandatory checks are the caller's.
     """
-    from host.connector import FieldType
-
     if value is None:
         return None
     kind = field.type
@@ -109,8 +106,6 @@ def _to_datetime(value: Any) -> str:
 
 def default_value(field: Field) -> Any:
     """The pre-filled value of a field; integer/double defaults that do not parse mean 0."""
-    from host.connector import FieldType
-
     if field.default is None:
         return None
     if field.type in (FieldType.INTEGER, FieldType.DOUBLE):
@@ -133,8 +128,6 @@ def encode_legacy(field_type: str, value: Any) -> str:
     >>> encode_legacy("integer", 12345)
     '[I:12345]'
     """
-    from host.connector import FieldType
-
     kind = FieldType(field_type)
     if value is None:
         return ""
@@ -163,8 +156,6 @@ def decode_legacy(field_type: str, text: str) -> Any:
     >>> decode_legacy("datetime", "[DT:12/31/2013 23:59:59.0000000]")
     '2013-12-31T23:59:59'
     """
-    from host.connector import FieldType
-
     kind = FieldType(field_type)
     if kind in (FieldType.TEXT, FieldType.PASSWORD, FieldType.LIST, FieldType.LABEL):
         return text

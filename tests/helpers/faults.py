@@ -301,27 +301,10 @@ def tls_server(directory: Path, payload: bytes) -> Iterator[tuple[RawServer, Pat
 @contextmanager
 def serve_asgi(app: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a thread; yields http://127.0.0.1:PORT."""
-    import uvicorn
+    from host.server.run import Server
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with Server(app, log_level="critical", lifespan="off", backlog=128) as server:
+        yield server.base
 
 
 def registry_dump(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:

@@ -24,10 +24,12 @@ right-to-left override and a C1 CSI."""
 
 class HostileConnector:
     """The modes say how tests answer: "ok" or "warning" (pass) or "error" (fail), each
-    repeating the password and the Authorization header."""
+    repeating the password and the Authorization header. `secret_key` is the key of its
+    password field: a name that does not say "secret" tests that the declared type counts."""
 
     def __init__(self) -> None:
         self.test_config_mode = "error"
+        self.secret_key = "password"
         self.test_connection_mode = "ok"
         self.configs: dict[str, dict[str, Any]] = {}
         server = self
@@ -80,7 +82,7 @@ class HostileConnector:
                 }
             )
         if path == "/config-fields":
-            return 200, ok(fields(auth))
+            return 200, ok(fields(auth, secret_key=self.secret_key))
         if path == "/config/test" and config is not None:
             return 200, self.verdict(self.test_config_mode, config, auth)
         if parts[:1] == ["connections"] and len(parts) >= 2:
@@ -89,7 +91,7 @@ class HostileConnector:
                 known = guid == ZERO_GUID or guid in self.configs
                 if not known:
                     return 404, unknown_connection()
-                pw = self.configs.get(guid, {}).get("password", "")
+                pw = self.configs.get(guid, {}).get(self.secret_key, "")
                 items = [
                     {"key": "1", "text": f"Main company{ESCAPES} {auth}"},
                     {"key": "2", "text": f"Second {pw}".strip()},
@@ -97,19 +99,19 @@ class HostileConnector:
                 return 200, ok(items)
             if method == "PUT" and len(parts) == 2 and config is not None:
                 self.configs[guid] = dict(config)
-                return 200, envelope("ok", f"saved with {config.get('password')} {auth}")
+                return 200, envelope("ok", f"saved with {config.get(self.secret_key)} {auth}")
             if guid not in self.configs:
                 return 404, unknown_connection()
             stored = self.configs[guid]
             if method == "DELETE":
                 self.configs.pop(guid, None)
-                return 200, envelope("ok", f"forgot {stored.get('password')}")
+                return 200, envelope("ok", f"forgot {stored.get(self.secret_key)}")
             if parts[2:] == ["test"]:
                 return 200, self.verdict(self.test_connection_mode, stored, auth)
             if parts[2:] == ["actor-types"]:
                 return 200, ok(["customer"])
             if parts[2:4] == ["actor-types", "customer"] and parts[4:] == ["fields"]:
-                return 200, ok(fields(auth, stored.get("password", "")))
+                return 200, ok(fields(auth, stored.get(self.secret_key, ""), self.secret_key))
             if parts[2:4] == ["actor-types", "customer"]:
                 return 200, ok(["name"])
         return 200, envelope(
@@ -118,11 +120,12 @@ class HostileConnector:
 
     def verdict(self, mode: str, config: dict[str, Any], auth: str) -> dict[str, Any]:
         who = config.get("username", "?")
-        text = f"Login failed for {who} with password {config.get('password')} (auth {auth})"
+        secret = config.get(self.secret_key)
+        text = f"Login failed for {who} with password {secret} (auth {auth})"
         if mode != "error":
-            text = f"Connected as {who} with password {config.get('password')} (auth {auth})"
+            text = f"Connected as {who} with password {secret} (auth {auth})"
         code = "login_failed" if mode == "error" else ""
-        return envelope(mode, text, f"tech: {config.get('password')} {auth}", error_code=code)
+        return envelope(mode, text, f"tech: {secret} {auth}", error_code=code)
 
     # --- running ---------------------------------------------------------------------------
 
@@ -161,7 +164,7 @@ def unknown_connection() -> dict[str, Any]:
     return envelope("error", "no such connection", error_code="unknown_connection")
 
 
-def fields(auth: str, password: str = "") -> list[dict[str, Any]]:
+def fields(auth: str, password: str = "", secret_key: str = "password") -> list[dict[str, Any]]:
     def field(key: str, label: str, kind: str = "text", **extra: Any) -> dict[str, Any]:
         return {
             "key": key,
@@ -178,7 +181,7 @@ def fields(auth: str, password: str = "") -> list[dict[str, Any]]:
     return [
         field("server", f"Server{ESCAPES}", access="mandatory", rank=1),
         field("username", "User\u200bname", access="mandatory", rank=2, description=auth),
-        field("password", f"Password {password}".strip(), "password", access="mandatory", rank=3),
+        field(secret_key, f"Password {password}".strip(), "password", access="mandatory", rank=3),
         field("company", "Company\x1b[8m", "list", list_name="companies", rank=4),
     ]
 

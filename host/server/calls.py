@@ -1,0 +1,158 @@
+"""The call wrapper: one connector operation in, (envelope, payload) out, whatever happens.
+
+A connector's exception never reaches the caller as a 500 or a trace: it becomes an `error`
+envelope with a one-line tech_explanation, scrubbed of the connection's secrets by the
+scrubber both sides of the protocol share (host.protocol.scrub). `_reply` is the fast way
+out for large, plain answers (a page of actors).
+"""
+
+import inspect
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pydantic_core
+from fastapi.responses import Response as HTTPResponse
+from starlette.concurrency import run_in_threadpool
+
+from host.connector import Connection, Connector, ConnectorError, Field, NotSupported, Response
+from host.protocol.scrub import Scrubber, secret_values
+from host.server.shapes import _response
+
+log = logging.getLogger("erpsync.server")
+
+
+class EnvelopeError(Exception):
+    """Stops a request with an error envelope and an HTTP status."""
+
+    def __init__(self, status: int, response: Response):
+        self.status = status
+        self.response = response
+
+
+def _envelope(response: Response, data: Any = None) -> dict[str, Any]:
+    return {**response.to_dict(), "data": data}
+
+
+def _reply(response: Response, data: Any = None) -> Any:
+    """The envelope of a route whose payload can be large (a page of actors).
+
+    When every value is plain JSON (str, int, float, bool, None in the shapes the shape
+    helpers build), the answer is serialized here in one call, skipping FastAPI's validation
+    of it against the response model and its second serialization: the same bytes (NaN and
+    infinities as null, as pydantic writes them), in a fifth of the time for a page of 100
+    actors. Anything else goes the usual way, so the response model still checks (and, as
+    before, rejects or coerces) it.
+    """
+    envelope = _envelope(response, data)
+    if _STR.issuperset(map(type, map(envelope.get, _ENVELOPE_STRINGS))) and _plain(data):
+        try:
+            body = pydantic_core.to_json(envelope, inf_nan_mode="null")
+        except (ValueError, TypeError):  # e.g. a string with a lone surrogate
+            return envelope
+        return HTTPResponse(content=body, media_type="application/json")
+    return envelope
+
+
+_STR = frozenset({str})
+_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
+_ENVELOPE_STRINGS = ("state", "user_explanation", "tech_explanation", "error_code")
+_ACTOR_STRINGS = ("actor_type", "erp_key", "last_modified", "parent_actor_type", "parent_erp_key")
+
+
+def _plain(data: Any) -> bool:
+    """True for None, or a changes page whose actors hold only plain JSON values.
+
+    Type checks with set operations over `map(type, ...)`, which run in C: a page of 100
+    actors of 18 fields is checked in a few hundredths of a millisecond.
+    """
+    if data is None:
+        return True
+    if type(data) is not dict or type(data.get("cursor")) is not str:
+        return False
+    actors = data.get("actors")
+    if type(actors) is not list:
+        return False
+    for actor in actors:
+        if type(actor) is not dict:
+            return False
+        values = actor.get("field_values")
+        if not (
+            type(values) is dict
+            and _STR.issuperset(map(type, map(actor.get, _ACTOR_STRINGS)))
+            and _STR.issuperset(map(type, values))
+            and _PLAIN_VALUES.issuperset(map(type, values.values()))
+        ):
+            return False
+    return True
+
+
+async def _call(
+    operation: Callable[..., Any], *args: Any, shape: Callable[[Any], Any]
+) -> tuple[Response, Any]:
+    """Run one connector operation and turn whatever happens into (envelope, payload)."""
+    try:
+        if inspect.iscoroutinefunction(operation):
+            result = await operation(*args)
+        else:
+            result = await run_in_threadpool(operation, *args)
+        if isinstance(result, Response):
+            result = _scrubber(operation, args).response(result, _name(operation))
+            if shape is not _response:
+                return result, None
+        data = shape(result)
+    except NotSupported as exc:
+        return (
+            Response.error(
+                "The connector does not support this operation.",
+                f"{exc} is not implemented",
+                "not_supported",
+            ),
+            None,
+        )
+    except ConnectorError as exc:
+        return _scrubber(operation, args).response(exc.response, _name(operation)), None
+    except Exception as exc:
+        scrubber = _scrubber(operation, args)
+        name = _name(operation)
+        trace = scrubber.text("".join(traceback.format_exception(exc)), operation=name)
+        log.error("connector operation %s failed:\n%s", name, trace)
+        return (
+            Response.error(
+                "The connector failed while answering; see tech_explanation.",
+                scrubber.text(
+                    f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                    operation=name,
+                    error_code="connector_error",
+                ),
+                "connector_error",
+            ),
+            None,
+        )
+    if shape is _response:
+        return data, None
+    return Response.success(), data
+
+
+def _name(operation: Callable[..., Any]) -> str:
+    return getattr(operation, "__name__", "?")
+
+
+def _scrubber(operation: Callable[..., Any], args: tuple[Any, ...]) -> Scrubber:
+    """The password values in play for this call, so no answer or log line repeats them."""
+    connector = getattr(operation, "__self__", None)
+    if not isinstance(connector, Connector):
+        return Scrubber()
+    try:  # a connector answering garbage here must still get an error envelope, not a 500
+        keys = [
+            f.key for f in connector.get_config_fields() if isinstance(f, Field) and f.is_secret
+        ]
+    except Exception:
+        keys = [f.key for f in connector.config_fields if isinstance(f, Field) and f.is_secret]
+    found = []
+    for arg in args:
+        config = arg.config if isinstance(arg, Connection) else arg
+        if isinstance(config, Mapping):
+            found += secret_values(config, keys)
+    return Scrubber(found)

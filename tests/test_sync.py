@@ -155,7 +155,9 @@ def test_enabling_a_type_maps_its_list_items_so_the_country_arrives(env: SyncEnv
         "--map",
         f"countries:{erp}={other}",
     )
+    audited = [r["action"] for r in env.json("audit")].count("sync.lists")
     env.run("mapping", "enable", "acme", "customer")
+    assert [r["action"] for r in env.json("audit")].count("sync.lists") == audited  # unchanged
     items = env.json("mapping", "lists", "acme")["items"]
     assert {(i["erp_list"], i["erp_item"]): i["crm_item"] for i in items}["countries", erp] == other
     # --no-lists leaves the lists alone (no connector call).

@@ -378,7 +378,8 @@ async def _list_rows(
     for (erp_list, crm_list), used_by in pairs_needed.items():
         erp_items = erp_lists.get(erp_list, {})
         crm_items = crm.list_items(crm_list)
-        mapping = {k: v[1] for k, v in current.get(erp_list, {}).items()}
+        before = {k: v[1] for k, v in current.get(erp_list, {}).items()}
+        mapping = dict(before)
         if auto:
             mapping, _ = propose_list_mapping(erp_items, crm_items, mapping)
         for erp_item, crm_item in wanted.pop(erp_list, {}).items():
@@ -392,7 +393,7 @@ async def _list_rows(
                 )
             else:
                 mapping[erp_item] = crm_item
-        if auto or erp_list in {p.partition(":")[0] for p in pairs}:
+        if mapping != before:  # saved (and audited) only when it changed
             sync_call(save_list_mapping, registry, record.guid, erp_list, crm_list, mapping)
         for erp_item, text in erp_items.items():
             mapped_to = mapping.get(erp_item)

@@ -142,6 +142,7 @@ class ConnectorClient:
         self.capabilities: dict[str, Any] | None = None
         """What the connector declared in info (v1.1), once info() was asked; None for 1.0."""
         self._asked_info = False
+        self._stream_problem = ""
         self.next_since = ""
         """The stamp to ask from next time, as the last complete changes stream ended."""
         self._retries = max(0, retries)
@@ -766,6 +767,28 @@ class ConnectorClient:
         async for page in self._paged(guid, actor_type, since, cursor, field_keys, page_size):
             yield page
 
+    async def changes_stream(
+        self,
+        guid: str,
+        actor_type: str,
+        since: str = "",
+        *,
+        cursor: str = "",
+        field_keys: Sequence[str] = (),
+        page_size: int = BULK_PAGE_SIZE,
+    ) -> AsyncIterator[Page]:
+        """The streamed feed alone, pages at its position lines, with no fall-back to plain
+        pages: a stream refused or cut off is a ProtocolError (the conformance suite compares
+        the stream with the pages)."""
+        streamed = self._streamed(guid, actor_type, since, cursor, field_keys, page_size)
+        async with contextlib.aclosing(streamed):
+            async for page in streamed:
+                if page is None:
+                    raise ProtocolError(f"{self.label}: changes stream {self._stream_problem}")
+                yield page
+                if not page.cursor:
+                    return
+
     async def _stream_offered(self) -> bool:
         """Whether the connector declares the streamed feed (asks info once if not yet)."""
         if self.capabilities is None and not self._asked_info:
@@ -796,12 +819,14 @@ class ConnectorClient:
         request = self._http.build_request(op.method, op.url(guid, actor_type), params=params)
         try:
             answer = await self._http.send(request, stream=True)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            self._stream_problem = f"could not be asked for ({type(exc).__name__})"
             yield None  # the page path connects again, and says why if it cannot
             return
         try:
             media = answer.headers.get("content-type", "").split(";")[0].strip()
             if answer.status_code != 200 or media != ops.STREAM_MEDIA_TYPE:
+                self._stream_problem = f"was refused: HTTP {answer.status_code} {media}"
                 yield None  # an error envelope: the page path reads it (and re-sends config)
                 return
             lines = stream.Lines(self._max_bytes)
@@ -821,10 +846,13 @@ class ConnectorClient:
                             return
                         else:
                             raise await self._stream_failed(guid, line.envelope)
-            except httpx.TransportError:
-                pass  # cut off: the actors after the last position are read again as a page
+            except httpx.TransportError as exc:
+                # cut off: the actors after the last position are read again as a page
+                self._stream_problem = f"was cut off ({type(exc).__name__})"
             except ValueError as exc:
                 raise self._shape_error("changes stream", exc) from None
+            else:
+                self._stream_problem = "ended without its end line"
             yield None
         finally:
             await answer.aclose()

@@ -66,8 +66,8 @@ async def lines(fetch: FetchPage, page: dict[str, Any], since: str) -> AsyncIter
             newest = max(newest, max(a.last_modified for a in actors))
         cursor = page["cursor"]
         if not cursor:
-            yield body + _encoder.encode({"end": True, "count": count, "next_since": newest})
-            yield b"\n"
+            end = {"end": True, "count": count, "next_since": newest}
+            yield body + _encoder.encode(end) + b"\n"
             return
         if cursor in seen:
             yield body + _error_line(

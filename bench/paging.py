@@ -4,11 +4,12 @@
 reads all 100,000 customers of company 1 through `host.client.ConnectorClient.changed_since`
 (every field) as a bulk read does: over the streamed changes feed the mock declares (one
 request, a position every 1,000 actors); also page after page of 100 as before the stream
-(`client_pages_100`, ConnectorClient's page path with one page fetched ahead); and, in
-between, reads the same rows directly from the mock's own store in this same process:
-`MockErpConnector.changed_since`, page by page with the same cursor and page size, no
-HTTP. The target: the client at 30% or more of the direct read's actors per second. Also reported: the raw walk of the store's index (no Actor copies), and
-the client over the in-process ASGI transport (as an `app:mock` connector URL runs).
+(`client_pages_100`, ConnectorClient's page path with one page fetched ahead); and, in between,
+reads the same rows directly from the mock's own store in this same process:
+`MockErpConnector.changed_since`, page by page with the same cursor and page size, no HTTP. The
+target: the client at 30% or more of the direct read's actors per second. Also reported: the
+raw walk of the store's index (no Actor copies), and the client over the in-process ASGI
+transport (as an `app:mock` connector URL runs).
 
 Memory: before paging, 1,000 connections are saved (PUT) to the server, so it then holds
 1,000 connections and the company's ~119,000 actors (100,000 customers and their suppliers,

@@ -372,7 +372,7 @@ def test_demo_runs_the_whole_flow(invoke: Invoke) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "$ erpsync connections list" in out
-    listing = out.split("$ erpsync connections list", 1)[1].splitlines()
+    listing = out.split("$ erpsync connections list", 1)[1].split("\n$ ", 1)[0].splitlines()
     (row,) = [line for line in listing if line.startswith("acme ")]
     assert " ok " in row
     assert "Login to erp.mock.local failed" in out

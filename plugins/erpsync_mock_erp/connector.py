@@ -37,7 +37,6 @@ import binascii
 import json
 import os
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -213,7 +212,7 @@ class MockErpConnector(Connector):
             return response
         with self.store.lock:
             company = self._company(connection)
-            counts = {t: len(company.tables[t].actors) for t in ACTOR_TYPES}
+            counts = {t: company.tables[t].count() for t in ACTOR_TYPES}
         summary = ", ".join(f"{n} {t}{'' if n == 1 else 's'}" for t, n in counts.items())
         return Response.success(f"{response.user_explanation} The company has {summary}.")
 
@@ -266,7 +265,7 @@ class MockErpConnector(Connector):
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            found = (table.actors.get(k) for k in erp_keys)
+            found = (table.get(k) for k in erp_keys)
             return [_project(a, keys) for a in found if a is not None]
 
     def search_actors(
@@ -277,7 +276,7 @@ class MockErpConnector(Connector):
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            return [_project(a, keys) for a in _text_search(table, table.actors.values(), text)]
+            return [_project(a, keys) for a in _text_search(table, table, text)]
 
     def search_by_parent(
         self,
@@ -296,7 +295,7 @@ class MockErpConnector(Connector):
             table = self._company(connection).tables[actor_type]
             children = (
                 a
-                for a in table.actors.values()
+                for a in table
                 if a.parent_erp_key == parent_erp_key and a.parent_actor_type == parent_type
             )
             return [_project(a, keys) for a in _text_search(table, children, text)]
@@ -313,7 +312,7 @@ class MockErpConnector(Connector):
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            found = filter_actors(table.actors.values(), schema.by_key, restrictions)
+            found = filter_actors(table, schema.by_key, restrictions)
             return [_project(a, keys) for a in found]
 
     def changed_since(
@@ -333,16 +332,9 @@ class MockErpConnector(Connector):
         limit = max(1, int(limit))
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            order = table.order
-            # (since, "") sorts before every entry stamped `since`; the cursor entry itself
-            # may be gone (the actor changed since), bisect_right finds its place anyway.
-            start = bisect_left(order, (since_stamp, "")) if since_stamp else 0
-            if after is not None:
-                start = max(start, bisect_right(order, after))
-            chunk = order[start : start + limit]
-            actors = [_project(table.actors[key], keys) for _, key in chunk]
-            more = start + len(chunk) < len(order)
-        next_cursor = _encode_cursor(actor_type, chunk[-1]) if more and chunk else ""
+            found, last, more = table.page(since_stamp, after, limit)
+            actors = [_project(a, keys) for a in found]
+        next_cursor = _encode_cursor(actor_type, last) if more and last else ""
         return Page(actors, next_cursor)
 
     # --- writing ---------------------------------------------------------------------------
@@ -356,8 +348,8 @@ class MockErpConnector(Connector):
                 f"erp_key {actor.erp_key!r} given to create_actor; use save_actors to update",
                 "invalid_actor",
             )
-        with self.store.lock:
-            company = self._writable_company(connection)
+        with self.store.writing(self._company_number(connection)) as company:
+            self._check_writable(connection)
             table = company.tables[schema.actor_type]
             values = _checked_values(schema, actor.field_values, current=None)
             for item in schema.fields:
@@ -381,7 +373,7 @@ class MockErpConnector(Connector):
                 parent_key,
                 ordered,
             )
-            table.put(created, None)
+            table.put(created)
             self.store.saved(company, [created])
             return _project(created, [])
 
@@ -390,13 +382,13 @@ class MockErpConnector(Connector):
     ) -> list[Actor]:
         """Update existing actors (only the fields given); all or nothing; return them fresh.
         `check_last_modified`: refuse with `conflict` when one was changed since it was read."""
-        with self.store.lock:
-            company = self._writable_company(connection)
-            planned: list[tuple[Table, Actor, str]] = []
+        with self.store.writing(self._company_number(connection)) as company:
+            self._check_writable(connection)
+            planned: list[tuple[Table, Actor]] = []
             for actor in actors:
                 schema = _schema(actor.actor_type)
                 table = company.tables[schema.actor_type]
-                current = table.actors.get(actor.erp_key)
+                current = table.get(actor.erp_key)
                 if current is None:
                     raise ConnectorError(
                         f"There is no {schema.actor_type} with ERP key {actor.erp_key!r}.",
@@ -423,8 +415,8 @@ class MockErpConnector(Connector):
                     parent_erp_key=parent_key,
                     field_values=values,
                 )
-                planned.append((table, updated, current.last_modified))
-            keys = [(a.actor_type, a.erp_key) for _, a, _ in planned]
+                planned.append((table, updated))
+            keys = [(a.actor_type, a.erp_key) for _, a in planned]
             if len(set(keys)) != len(keys):
                 raise ConnectorError(
                     "The same actor is listed twice in one save.",
@@ -432,22 +424,25 @@ class MockErpConnector(Connector):
                     "invalid_actor",
                 )
             saved: list[Actor] = []
-            for table, updated, previous in planned:
+            for table, updated in planned:
                 updated.last_modified = company.next_stamp()
-                table.put(updated, previous)
+                table.put(updated)
                 saved.append(updated)
             self.store.saved(company, saved)
             return [_project(a, []) for a in saved]
 
-    def _writable_company(self, connection: Connection) -> Company:
-        company = self._company(connection)
+    def _company_number(self, connection: Connection) -> int:
+        """The company of a saved connection, after checking its login."""
+        self._check_login(connection)
+        return int(connection.config.get("company") or 1)
+
+    def _check_writable(self, connection: Connection) -> None:
         if connection.config.get("read_only"):
             raise ConnectorError(
                 "This ERP connection is read only; nothing was written.",
                 "config read_only is set",
                 "read_only",
             )
-        return company
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -572,7 +567,7 @@ def _checked_parent(
             f"parent {parent_type}/{actor.parent_erp_key}",
             "invalid_actor",
         )
-    if actor.parent_erp_key not in company.tables[parent_type].actors:
+    if company.tables[parent_type].get(actor.parent_erp_key) is None:
         raise ConnectorError(
             f"There is no {parent_type} with ERP key {actor.parent_erp_key!r} to attach to.",
             "",

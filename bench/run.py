@@ -27,6 +27,7 @@ SUITES = (
     "sync_import",
     "web_sync_tab",
     "web_dialog_test",
+    "mock_scale",
 )
 
 

@@ -1,8 +1,8 @@
 """ConnectorClient: the admin side's only way to talk to a connector, over protocol v1.
 
 One code path, two transports: an `http(s)://` connector anywhere, or an installed app run
-in-process through the same ASGI app (httpx's ASGI transport). Failures are classified the
-way Airbyte does (config error, transient, system) so the CLI can say what to check.
+in-process through the same ASGI app (httpx's ASGI transport). Failures are classified once,
+in host.failures (re-exported here), so every face can say what to check.
 """
 
 from __future__ import annotations
@@ -11,52 +11,40 @@ import asyncio
 import contextlib
 import json as jsonlib
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import httpx
 
 from host.connector import Actor, Field, Page, Response, Restriction, State
 from host.deadline import current as current_deadline
+from host.failures import (  # re-exported: the failures of a call are the client's
+    BUSY,
+    CERTIFICATE,
+    CONFIG_ERROR,
+    FAILURES,
+    INVALID_TARGET,
+    PROTOCOL,
+    REFUSED,
+    SYSTEM,
+    TRANSIENT,
+    UNAUTHORIZED,
+    UNREACHABLE,
+    CallFailed,
+    CertificateError,
+    ConnectorBusy,
+    ConnectorClientError,
+    ConnectorUnreachable,
+    FailureClass,
+    InvalidTarget,
+    ProtocolError,
+    Unauthorized,
+)
 from host.protocol import PROTOCOL_VERSION, is_supported_version
 from host.protocol import operations as ops
 from host.protocol.operations import Operation
 from host.protocol.scrub import Scrubber, secret_values
-
-CONFIG_ERROR = "config_error"
-TRANSIENT = "transient"
-SYSTEM = "system"
-
-# What happened, the one classification of a failed call: everything else (whose move it
-# is, whether to retry, whether a conformance run can go on, the admin's error kind and so
-# the CLI's exit code) is read from it, through FAILURES.
-UNREACHABLE = "unreachable"
-BUSY = "busy"
-UNAUTHORIZED = "unauthorized"
-CERTIFICATE = "certificate"
-PROTOCOL = "protocol"
-REFUSED = "refused"
-
-
-@dataclass(frozen=True)
-class FailureClass:
-    """`kind`: whose move (Airbyte's config_error, transient, system); `retry`: an idempotent
-    call may be tried again; `ends_run`: no further call to this connector can tell more."""
-
-    kind: str
-    retry: bool
-    ends_run: bool
-
-
-FAILURES: dict[str, FailureClass] = {
-    UNREACHABLE: FailureClass(TRANSIENT, retry=True, ends_run=True),
-    BUSY: FailureClass(TRANSIENT, retry=True, ends_run=True),
-    UNAUTHORIZED: FailureClass(CONFIG_ERROR, retry=False, ends_run=True),
-    CERTIFICATE: FailureClass(CONFIG_ERROR, retry=False, ends_run=False),
-    PROTOCOL: FailureClass(SYSTEM, retry=False, ends_run=False),
-    REFUSED: FailureClass(SYSTEM, retry=False, ends_run=False),
-}
+from host.tokens import TOKEN_RULE, token_problem
 
 ConfigLookup = Callable[[str], Awaitable[Mapping[str, Any] | None]]
 SecretLookup = Callable[[str], Awaitable[Sequence[str]]]
@@ -65,64 +53,41 @@ INFO_IDENTIFIERS = ("id", "protocol_version")
 """Info values the admin side uses as identifiers: checked, not scrubbed."""
 
 
-class ConnectorClientError(Exception):
-    """A call that did not get a protocol answer; `failure` says what happened (FAILURES)."""
+class Paged(NamedTuple):
+    """The payload of a search answer that carries a next_cursor (protocol v1.1)."""
 
-    failure = PROTOCOL
-
-    @property
-    def kind(self) -> str:
-        """Whose move it is: config_error (the admin's), transient (wait), system (a bug)."""
-        return FAILURES[self.failure].kind
-
-    @property
-    def retry(self) -> bool:
-        return FAILURES[self.failure].retry
-
-    @property
-    def ends_run(self) -> bool:
-        return FAILURES[self.failure].ends_run
-
-
-class ConnectorUnreachable(ConnectorClientError):
-    failure = UNREACHABLE
-
-
-class Unauthorized(ConnectorClientError):
-    failure = UNAUTHORIZED
-
-
-class ProtocolError(ConnectorClientError):
-    failure = PROTOCOL
-
-
-class CertificateError(ConnectorClientError):
-    """The connector's TLS certificate does not verify: the admin must fix trust, not retry."""
-
-    failure = CERTIFICATE
-
-
-class ConnectorBusy(ConnectorClientError):
-    """HTTP 502/503/504: a proxy or the connector is temporarily unable to answer."""
-
-    failure = BUSY
+    items: Any
+    cursor: str
 
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+__all__ = [
+    "BUSY",
+    "CERTIFICATE",
+    "CONFIG_ERROR",
+    "FAILURES",
+    "INVALID_TARGET",
+    "PROTOCOL",
+    "REFUSED",
+    "SYSTEM",
+    "TRANSIENT",
+    "UNAUTHORIZED",
+    "UNREACHABLE",
+    "CallFailed",
+    "CertificateError",
+    "ConnectorBusy",
+    "ConnectorClient",
+    "ConnectorClientError",
+    "ConnectorUnreachable",
+    "FailureClass",
+    "InvalidTarget",
+    "Paged",
+    "ProtocolError",
+    "Unauthorized",
+]
 
-
-class CallFailed(ConnectorClientError):
-    """The connector answered with an error envelope where a payload was needed."""
-
-    failure = REFUSED
-
-    def __init__(self, message: str, response: Response):
-        super().__init__(message)
-        self.response = response
-
-    @property
-    def kind(self) -> str:
-        return TRANSIENT if self.response.error_code == "timeout" else SYSTEM
+BULK_PAGE_SIZE = 1000
+"""Actors per page (or per stream position) when reading every change: the protocol's max."""
 
 
 _TLS_CONTEXTS: dict[tuple[str | None, float], ssl.SSLContext] = {}
@@ -186,15 +151,30 @@ class ConnectorClient:
         self._secret_keys: list[str] | None = None  # declared by config_fields(), once asked
         self._guid_secrets: dict[str, list[str]] = {}
         self._seen: set[str] = set()
+        self.capabilities: dict[str, Any] | None = None
+        """What the connector declared in info (v1.1), once info() was asked; None for 1.0."""
+        self._asked_info = False
+        self._stream_problem = ""
+        self.next_since = ""
+        """The stamp to ask from next time, as the last complete changes stream ended."""
         self._retries = max(0, retries)
         self._backoff = backoff
         self._max_bytes = max_response_bytes
         self._deadline = timeout * 2  # a body trickling in slowly must still end
+        if token:
+            problem = token_problem(token)
+            if problem:
+                raise InvalidTarget(f"{self.label}: the token {problem}; {TOKEN_RULE}")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers["User-Agent"] = f"erpsync-host (protocol {PROTOCOL_VERSION})"
+        try:
+            base_url = httpx.URL(self.url + ops.BASE_PATH)
+            base_url.port  # noqa: B018 - a port out of range fails here, not mid-request
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise InvalidTarget(f"{self.label}: not a valid URL ({_reason(exc)})") from None
         # No redirects: a bearer token must never follow a redirect to another host.
         self._http = httpx.AsyncClient(
-            base_url=self.url + ops.BASE_PATH,
+            base_url=base_url,
             headers=headers,
             timeout=timeout,
             transport=transport,
@@ -274,6 +254,8 @@ class ConnectorClient:
                         idempotent=op.idempotent,
                         what=what,
                     )
+        if isinstance(data, Paged) and not op.paged:
+            data = data.items  # only searches page; a stray next_cursor means nothing
         return response, data
 
     # --- scrubbing ---------------------------------------------------------------------
@@ -370,6 +352,13 @@ class ConnectorClient:
                 f"{self.label}: timed out ({type(exc).__name__}); check that the connector "
                 "is running and not overloaded"
             ) from exc
+        except (httpx.LocalProtocolError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            # httpx's text here can hold a header value, i.e. the token: never repeat it.
+            raise InvalidTarget(
+                f"{self.label}: the request could not be sent ({type(exc).__name__}: the URL "
+                "or the token holds characters HTTP does not allow); check the connector's "
+                "URL and token"
+            ) from None
         except httpx.ConnectError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                 raise CertificateError(
@@ -421,6 +410,9 @@ class ConnectorClient:
         )
         if answer.status_code >= 500 and response.ok:
             raise ProtocolError(f"{self.label}: answered HTTP {answer.status_code}")
+        cursor = body.get("next_cursor")
+        if isinstance(cursor, str) and cursor:
+            return response, Paged(body.get("data"), cursor)
         return response, body.get("data")
 
     async def _fetch(
@@ -453,11 +445,36 @@ class ConnectorClient:
         data, _ = await self._scrubbed_data(op, what, *path, **kwargs)
         return data
 
+    def offers(self, name: str) -> bool:
+        """Whether the connector declared the operation (always true before info() or for a
+        1.0 connector, which declares nothing; required operations are always offered)."""
+        op = ops.BY_NAME[name]
+        declared = (self.capabilities or {}).get("operations")
+        return not op.optional or not isinstance(declared, list) or name in declared
+
+    def max_page_size(self, kind: str = "page_size") -> int:
+        """The largest limit the connector declared (`page_size` or `search_page_size`)."""
+        bounds = (self.capabilities or {}).get(kind)
+        top = bounds.get("max") if isinstance(bounds, dict) else None
+        return top if isinstance(top, int) and 1 <= top <= ops.MAX_PAGE_SIZE else ops.MAX_PAGE_SIZE
+
     async def _scrubbed_data(
         self, op: Operation, what: str, *path: str, **kwargs: Any
     ) -> tuple[Any, Scrubber]:
-        """The payload of a successful call and the call's scrubber for its texts."""
+        """The payload of a successful call and the call's scrubber for its texts.
+
+        An optional operation the connector did not declare fails here, unsent; one it
+        declared and then answers not_supported to is a protocol error."""
+        if not self.offers(op.name):
+            raise CallFailed(
+                f"{self.label}: {what} is not offered by this connector (info capabilities)",
+                Response.error(f"The connector does not offer {what}.", "", "not_supported"),
+            )
         response, data, scrubber = await self._call(op, *path, what=what, **kwargs)
+        if response.error_code == "not_supported" and op.optional and self.capabilities:
+            raise ProtocolError(
+                f"{self.label}: declares {op.name} in its capabilities but answered not_supported"
+            )
         if not response.ok:
             explanation = response.user_explanation or response.error_code
             raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
@@ -505,6 +522,8 @@ class ConnectorClient:
                 )
             )
         scrubbed: dict[str, Any] = scrubber.data(data, keep=INFO_IDENTIFIERS)
+        declared = data.get("capabilities")
+        self.capabilities = declared if isinstance(declared, dict) else None
         return scrubbed
 
     async def config_fields(self) -> list[Field]:
@@ -539,7 +558,11 @@ class ConnectorClient:
         return self._strings(data, "held connections")
 
     async def delete_connection(self, guid: str) -> Response:
+        """Idempotent: a 1.0 connector's unknown_connection for a GUID it does not hold is
+        taken as done, as a 1.1 connector answers it."""
         response, _, _ = await self._call(ops.DELETE_CONNECTION, guid)
+        if response.error_code == "unknown_connection":
+            return Response.success(f"Connection {guid} was not held; nothing to delete.")
         return response
 
     async def actor_types(self, guid: str) -> list[str]:
@@ -567,8 +590,7 @@ class ConnectorClient:
         self, guid: str, actor_type: str, text: str = "", field_keys: Sequence[str] = ()
     ) -> list[Actor]:
         body = {"text": text, "field_keys": list(field_keys)}
-        data = await self._data(ops.SEARCH_ACTORS, "search", guid, actor_type, json=body)
-        return self._actors(data, "search")
+        return await self._every_page(ops.SEARCH_ACTORS, "search", guid, actor_type, body)
 
     async def search_by_parent(
         self,
@@ -585,10 +607,9 @@ class ConnectorClient:
             "parent_erp_key": parent_erp_key,
             "field_keys": list(field_keys),
         }
-        data = await self._data(
-            ops.SEARCH_BY_PARENT, "search by parent", guid, actor_type, json=body
+        return await self._every_page(
+            ops.SEARCH_BY_PARENT, "search by parent", guid, actor_type, body
         )
-        return self._actors(data, "search by parent")
 
     async def search_advanced(
         self,
@@ -604,8 +625,59 @@ class ConnectorClient:
             ],
             "field_keys": list(field_keys),
         }
-        data = await self._data(ops.SEARCH_ADVANCED, "advanced search", guid, actor_type, json=body)
-        return self._actors(data, "advanced search")
+        return await self._every_page(
+            ops.SEARCH_ADVANCED, "advanced search", guid, actor_type, body
+        )
+
+    async def search_page(
+        self,
+        name: str,
+        guid: str,
+        actor_type: str,
+        body: Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        cursor: str = "",
+    ) -> Page:
+        """One page of a search (`name`: search_actors, search_by_parent, search_advanced):
+        its actors and `next_cursor` (empty on the last page, always for a 1.0 connector)."""
+        op = ops.BY_NAME[name]
+        what = op.name.replace("_", " ")
+        paged: dict[str, Any] = {**body, "cursor": cursor}
+        if limit is not None:
+            paged["limit"] = min(limit, self.max_page_size("search_page_size"))
+        response, data, _ = await self._call(op, guid, actor_type, json=paged, what=what)
+        if not response.ok:
+            declared = op.optional and self.capabilities and self.offers(op.name)
+            if response.error_code == "not_supported" and declared:
+                raise ProtocolError(
+                    f"{self.label}: declares {op.name} in its capabilities but answered "
+                    "not_supported"
+                )
+            explanation = response.user_explanation or response.error_code
+            raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
+        if isinstance(data, Paged):
+            return Page(self._actors(data.items, what), data.cursor)
+        return Page(self._actors(data, what), "")
+
+    async def _every_page(
+        self, op: Operation, what: str, guid: str, actor_type: str, body: dict[str, Any]
+    ) -> list[Actor]:
+        """Every match of a search, following next_cursor (v1.1) to the last page."""
+        if not self.offers(op.name):
+            await self._scrubbed_data(op, what, guid, actor_type, json=body)  # raises
+        found: list[Actor] = []
+        cursor = ""
+        seen: set[str] = set()
+        while True:
+            page = await self.search_page(op.name, guid, actor_type, body, cursor=cursor)
+            found.extend(page.actors)
+            if not page.cursor:
+                return found
+            if page.cursor in seen:
+                raise ProtocolError(f"{self.label}: {what} handed out the same cursor twice")
+            seen.add(page.cursor)
+            cursor = page.cursor
 
     async def create_actor(self, guid: str, actor: Actor) -> Actor:
         data = await self._data(
@@ -617,8 +689,13 @@ class ConnectorClient:
         )
         return self._actors([data], "create actor")[0]
 
-    async def save_actors(self, guid: str, actors: Sequence[Actor]) -> list[Actor]:
-        body = {"actors": [a.to_dict() for a in actors]}
+    async def save_actors(
+        self, guid: str, actors: Sequence[Actor], *, check_last_modified: bool = False
+    ) -> list[Actor]:
+        """Partial update; `check_last_modified` (v1.1) refuses stale actors with `conflict`."""
+        body: dict[str, Any] = {"actors": [a.to_dict() for a in actors]}
+        if check_last_modified:
+            body["check_last_modified"] = True
         data = await self._data(ops.SAVE_ACTORS, "save actors", guid, json=body)
         return self._actors(data, "save actors")
 
@@ -644,6 +721,7 @@ class ConnectorClient:
         limit: int = 100,
         field_keys: Sequence[str] = (),
     ) -> Page:
+        limit = min(limit, self.max_page_size())
         params = {"since": since, "cursor": cursor, "limit": limit, "fields": list(field_keys)}
         data = await self._data(ops.CHANGED_SINCE, "changed since", guid, actor_type, params=params)
         if not isinstance(data, dict):
@@ -658,29 +736,179 @@ class ConnectorClient:
         since: str = "",
         *,
         field_keys: Sequence[str] = (),
-        page_size: int = 100,
+        page_size: int = BULK_PAGE_SIZE,
     ) -> AsyncIterator[Actor]:
-        """Every actor modified on or after `since`, following the cursor to the last page.
+        """Every actor modified on or after `since`: the streamed feed where the connector
+        declares it (one request), else page after page (see `changes`)."""
+        async for page in self.changes(
+            guid, actor_type, since, field_keys=field_keys, page_size=page_size
+        ):
+            for actor in page.actors:
+                yield actor
 
-        The next page is asked for while this one is handed out, so the caller's work and
-        the connector's overlap; a caller that stops early cancels that request.
+    async def changes(
+        self,
+        guid: str,
+        actor_type: str,
+        since: str = "",
+        *,
+        cursor: str = "",
+        field_keys: Sequence[str] = (),
+        page_size: int = BULK_PAGE_SIZE,
+    ) -> AsyncIterator[Page]:
+        """The changes from `cursor` on, a page at a time; each page's `cursor` is where to
+        resume after it (empty on the last), so a caller can checkpoint as it goes.
+
+        Over the streamed feed (v1.1, `changes_stream`) when the connector declares it: one
+        request, lines decoded straight into `Actor`s, a page per position line. A stream
+        refused before it began, or cut off, goes on with plain pages from the last position,
+        so nothing is read twice or skipped. Plain pages are fetched one ahead, so the
+        caller's work and the connector's overlap; a caller that stops early cancels that.
         """
+        page_size = min(page_size, self.max_page_size())
+        if await self._stream_offered():
+            streamed = self._streamed(guid, actor_type, since, cursor, field_keys, page_size)
+            async with contextlib.aclosing(streamed):
+                async for page in streamed:
+                    if page is None:
+                        break  # refused or cut off: go on with pages from the last position
+                    cursor = page.cursor
+                    yield page
+                    if not cursor:
+                        return
+        async for page in self._paged(guid, actor_type, since, cursor, field_keys, page_size):
+            yield page
 
-        def fetch(cursor: str) -> asyncio.Task[Page]:
+    async def changes_stream(
+        self,
+        guid: str,
+        actor_type: str,
+        since: str = "",
+        *,
+        cursor: str = "",
+        field_keys: Sequence[str] = (),
+        page_size: int = BULK_PAGE_SIZE,
+    ) -> AsyncIterator[Page]:
+        """The streamed feed alone, pages at its position lines, with no fall-back to plain
+        pages: a stream refused or cut off is a ProtocolError (the conformance suite compares
+        the stream with the pages)."""
+        streamed = self._streamed(guid, actor_type, since, cursor, field_keys, page_size)
+        async with contextlib.aclosing(streamed):
+            async for page in streamed:
+                if page is None:
+                    raise ProtocolError(f"{self.label}: changes stream {self._stream_problem}")
+                yield page
+                if not page.cursor:
+                    return
+
+    async def _stream_offered(self) -> bool:
+        """Whether the connector declares the streamed feed (asks info once if not yet)."""
+        if self.capabilities is None and not self._asked_info:
+            self._asked_info = True
+            with contextlib.suppress(ConnectorClientError):
+                await self.info()
+        return self.capabilities is not None and self.offers(ops.CHANGES_STREAM.name)
+
+    async def _streamed(
+        self,
+        guid: str,
+        actor_type: str,
+        since: str,
+        cursor: str,
+        field_keys: Sequence[str],
+        page_size: int,
+    ) -> AsyncGenerator[Page | None, None]:
+        """Pages of the streamed feed; a last None when it must go on with plain pages."""
+        from host.protocol import stream
+
+        op = ops.CHANGES_STREAM
+        params: dict[str, Any] = {
+            "since": since,
+            "cursor": cursor,
+            "limit": page_size,
+            "fields": list(field_keys),
+        }
+        request = self._http.build_request(op.method, op.url(guid, actor_type), params=params)
+        try:
+            answer = await self._http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            self._stream_problem = f"could not be asked for ({type(exc).__name__})"
+            yield None  # the page path connects again, and says why if it cannot
+            return
+        try:
+            media = answer.headers.get("content-type", "").split(";")[0].strip()
+            if answer.status_code != 200 or media != ops.STREAM_MEDIA_TYPE:
+                self._stream_problem = f"was refused: HTTP {answer.status_code} {media}"
+                yield None  # an error envelope: the page path reads it (and re-sends config)
+                return
+            lines = stream.Lines(self._max_bytes)
+            batch: list[Actor] = []
+            try:
+                async for chunk in answer.aiter_bytes():
+                    for raw in lines.feed(chunk):
+                        line = stream.decode_line(raw)
+                        if isinstance(line, Actor):
+                            batch.append(line)
+                        elif isinstance(line, stream.Position):
+                            yield Page(batch, line.cursor)
+                            batch = []
+                        elif isinstance(line, stream.End):
+                            self.next_since = line.next_since
+                            yield Page(batch, "")
+                            return
+                        else:
+                            raise await self._stream_failed(guid, line.envelope)
+            except httpx.TransportError as exc:
+                # cut off: the actors after the last position are read again as a page
+                self._stream_problem = f"was cut off ({type(exc).__name__})"
+            except ValueError as exc:
+                raise self._shape_error("changes stream", exc) from None
+            else:
+                self._stream_problem = "ended without its end line"
+            yield None
+        finally:
+            await answer.aclose()
+
+    async def _stream_failed(self, guid: str, envelope: dict[str, Any]) -> ConnectorClientError:
+        scrubber = await self._scrubber(guid, None)
+        try:
+            response = Response(
+                State(envelope["state"]),
+                str(envelope.get("user_explanation") or ""),
+                str(envelope.get("tech_explanation") or ""),
+                str(envelope.get("error_code") or "error"),
+            )
+        except (KeyError, ValueError):
+            return self._shape_error("changes stream", ValueError("an error line without envelope"))
+        response = scrubber.response(response, "changes stream")
+        explanation = response.user_explanation or response.error_code
+        return CallFailed(f"{self.label}: changes stream failed: {explanation}", response)
+
+    async def _paged(
+        self,
+        guid: str,
+        actor_type: str,
+        since: str,
+        cursor: str,
+        field_keys: Sequence[str],
+        page_size: int,
+    ) -> AsyncIterator[Page]:
+        """Plain pages from `cursor`, each next one asked for while this one is handed out."""
+
+        def fetch(position: str) -> asyncio.Task[Page]:
             return asyncio.ensure_future(
                 self.changes_page(
-                    guid, actor_type, since, cursor=cursor, limit=page_size, field_keys=field_keys
+                    guid, actor_type, since, cursor=position, limit=page_size, field_keys=field_keys
                 )
             )
 
-        pending = fetch("")
+        pending = fetch(cursor)
         try:
             while True:
                 page = await pending
                 if page.cursor:
                     pending = fetch(page.cursor)
-                for actor in page.actors:
-                    yield actor
+                yield page
                 if not page.cursor:
                     return
         finally:

@@ -21,6 +21,8 @@ from typing import Any
 
 from host import ConnectorError
 
+from erpsync_example_csv.confine import NOT_ALLOWED, OutsideRoot, confine_directory, confine_file
+
 KEY_COLUMN = "ERP_KEY"
 STAMP_COLUMN = "LAST_MODIFIED"
 
@@ -167,11 +169,15 @@ class Settings:
         if decimal not in DECIMAL_SEPARATORS:
             raise CsvStoreError(
                 f"Decimal separator {decimal!r} is not one of {' or '.join(DECIMAL_SEPARATORS)}.",
-                "bad_config",
+                "invalid_config",
             )
         encoding = str(config.get("encoding") or DEFAULT_ENCODING).strip()
+        try:
+            directory = confine_directory(raw_directory)
+        except OutsideRoot as exc:
+            raise CsvStoreError(str(exc), NOT_ALLOWED) from None
         return cls(
-            directory=Path(raw_directory).expanduser().absolute(),
+            directory=directory,
             delimiter=delimiter,
             decimal_separator=decimal,
             encoding=encoding,
@@ -188,7 +194,7 @@ def _delimiter_char(value: str) -> str:
             return char
     raise CsvStoreError(
         f"Delimiter {value!r} is not one of {', '.join(DELIMITERS)}.",
-        "bad_config",
+        "invalid_config",
     )
 
 
@@ -272,7 +278,18 @@ class CsvStore:
             )
 
     def has_file(self, actor_type: str) -> bool:
-        return (self.directory / SPECS[actor_type].filename).is_file()
+        try:
+            return self._confined(self.directory / SPECS[actor_type].filename).is_file()
+        except CsvStoreError:
+            return False
+
+    @staticmethod
+    def _confined(path: Path) -> Path:
+        """`path` resolved; a symbolic link out of the export root is refused."""
+        try:
+            return confine_file(path)
+        except OutsideRoot as exc:
+            raise CsvStoreError(str(exc), NOT_ALLOWED) from None
 
     def actor_types(self) -> list[str]:
         """Customers always (their file is required); the others when their file is there."""
@@ -293,7 +310,7 @@ class CsvStore:
     def _decode(self, path: Path) -> str:
         name = path.name
         try:
-            data = path.read_bytes()
+            data = self._confined(path).read_bytes()
         except FileNotFoundError:
             if not self.directory.is_dir():
                 self.check_directory()
@@ -480,7 +497,7 @@ def normalize_stamp(text: str) -> str:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise CsvStoreError(
-            f"{text!r} is not an ISO 8601 time such as {STAMP_EXAMPLE}.", "bad_stamp"
+            f"{text!r} is not an ISO 8601 time such as {STAMP_EXAMPLE}.", "invalid_stamp"
         ) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)

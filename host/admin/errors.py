@@ -128,7 +128,7 @@ class Aborted(AdminError):
 
 def from_client_error(exc: Exception) -> AdminError:
     """The admin kind of a ConnectorClientError, read from its one classification
-    (`failure`, host.client.FAILURES); any other exception becomes a plain AdminError."""
+    (`failure`, host.failures.FAILURES); any other exception becomes a plain AdminError."""
     from host import client
 
     message = str(exc)
@@ -140,6 +140,8 @@ def from_client_error(exc: Exception) -> AdminError:
         return Unreachable(message)
     if exc.failure == client.BUSY:
         return Busy(message)
+    if exc.failure == client.INVALID_TARGET:
+        return InvalidInput(message)  # a URL or token that cannot be sent at all
     if isinstance(exc, client.CallFailed):
         return TestFailed(message, exc.response, step="call")
     return ProtocolMismatch(message)

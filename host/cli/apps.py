@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from host.cli.common import emit_json, json_option, print_table
+from host.cli.common import db_option, emit_json, json_option, print_table
 from host.cli.config_input import config_options
 from host.cli.errors import CliError, safe
 
@@ -104,22 +104,36 @@ def _installed() -> dict[str, tuple[str, str]]:
     return found
 
 
+FORCE_HELP = "Go on although registered connectors use the app (they stop working)."
+
+
 @apps.command(name="disable")
 @click.argument("name")
-def disable_app(name: str) -> None:
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@db_option
+def disable_app(name: str, force: bool, db_path: str | None) -> None:
     """Disable installed app NAME: its connectors are no longer loaded.
 
     `erpsync apps list` shows it as disabled; app:<id> connector URLs and `erpsync serve`
     skip it. The app stays installed; the choice is kept in apps.json in $ERPSYNC_HOME.
 
+    Refused without --force while registered connectors use the app: a connector URL
+    app:<id> of one of its connectors, or a loopback http(s) URL ending in /connectors/<id>
+    (served by `erpsync serve` from this install). They and their connections are named.
+
     \b
     Example:
         erpsync apps disable acme
     """
+    from host.appstate import disabled_apps
+    from host.cli.appusage import refuse_while_used
+
     installed = _installed()
     if name not in installed:
         known = ", ".join(installed) or "none"
         raise CliError(f"no installed app named {name!r} (installed: {known})")
+    if name not in disabled_apps():
+        refuse_while_used("disable it", [name], force, db_path)
     if _set_disabled(name, True):
         click.echo(f"Disabled app {name!r}: its connectors are no longer loaded")
     else:
@@ -185,11 +199,24 @@ def install_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: 
 @apps.command(name="uninstall")
 @click.argument("packages", metavar="PKG...", nargs=-1, required=True)
 @click.option("--pip-arg", "pip_args", metavar="ARG", multiple=True, help=PIP_ARG_HELP)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @json_option
-def uninstall_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: bool) -> None:
+@db_option
+def uninstall_apps(
+    packages: tuple[str, ...],
+    pip_args: tuple[str, ...],
+    force: bool,
+    as_json: bool,
+    db_path: str | None,
+) -> None:
     """pip uninstall sync app packages (distribution names) from the host's environment.
 
     The apps that disappeared are listed. The host itself (erpsync-host) is refused.
+
+    Refused without --force while registered connectors use one of the apps: a connector
+    URL app:<id> of one of its connectors, or a loopback http(s) URL ending in
+    /connectors/<id> (served by `erpsync serve` from this install). They and their
+    connections are named.
 
     \b
     Example:
@@ -197,9 +224,17 @@ def uninstall_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json
     """
     import re
 
+    from host.cli.appusage import refuse_while_used
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
     for package in packages:
-        if re.sub(r"[-_.]+", "-", package).lower() == HOST_DISTRIBUTION:
+        if normal(package) == HOST_DISTRIBUTION:
             raise CliError(f"refusing to uninstall {package!r}: it is the host, not an app")
+    wanted = {normal(p) for p in packages}
+    going = [app for app, (dist, _) in _installed().items() if normal(dist) in wanted]
+    refuse_while_used("uninstall it", going, force, db_path)
     _pip_and_report("uninstall", ["-y", *pip_args, *packages], as_json)
 
 
@@ -339,8 +374,11 @@ def _print_report(report: Any, note: str) -> None:
 @click.argument("target")
 @config_options
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of a connector URL.")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")
+@click.option(
+    "--strict", is_flag=True, help="Count a skipped check as a failure (for a partner's CI)."
+)
 @click.option(
     "--only",
     "only",
@@ -363,6 +401,7 @@ def check_app(
     token: str | None,
     token_file: str | None,
     write: bool,
+    strict: bool,
     only: tuple[str, ...],
     timeout: float,
     as_json: bool,
@@ -387,7 +426,7 @@ def check_app(
     \b
     Examples:
         erpsync apps check mock
-        erpsync apps check example-csv --config directory=/srv/export
+        ERPSYNC_CSV_ROOT=/srv erpsync apps check example-csv --config directory=/srv/export
         erpsync apps check http://127.0.0.1:8765/connectors/acme --token-file tok --json
         erpsync apps check acme --config-file acme.json --write --only changed_since
     """
@@ -401,8 +440,12 @@ def check_app(
         select_checks(only)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    secret = read_token(token, token_file)
+    secret = read_token(token, token_file, env="ERPSYNC_CONNECTOR_TOKEN")
     url = _resolve_target(target, secret)
+    if url.startswith("app:"):  # served in-process with a token, so the auth checks run
+        import secrets
+
+        secret = secrets.token_urlsafe(24)
     config = _read_config(config_pairs, config_file)
     client = make_client(url, token=secret, label=url, timeout=timeout)
 
@@ -421,21 +464,56 @@ def check_app(
                     values = None  # the info check reports it
                 if values is not None:
                     note = "config: the mock ERP's demo login (no --config given)"
-            report = await run_suite(client, config=values, write=write, only=only, target=url)
+            report = await run_suite(
+                client, config=values, write=write, only=only, target=url, strict=strict
+            )
         report.config_source = "demo" if note else "given" if config is not None else "none"
         return report, note
 
-    report, note = run_async(run())
+    from host.cli.errors import client_exit_code
+    from host.client import ConnectorClientError
+    from host.conformance.hints import base_url_hint
+
+    try:
+        report, note = run_async(run())
+    except ConnectorClientError as exc:
+        # No check could run; --json still prints a document, and a wrong URL gets a hint.
+        hint = base_url_hint(url, str(exc))
+        if as_json:
+            emit_json(_aborted_report(url, write, strict, str(exc), hint))
+        raise CliError(f"{exc}" + (f"; {hint}" if hint else ""), client_exit_code(exc)) from exc
+    info_check = next((r for r in report.results if r.id == "info"), None)
+    if info_check is not None and info_check.failed:
+        report.hint = base_url_hint(url, f"{info_check.message} {info_check.got}")
     if as_json:
         emit_json(report.to_dict())
     else:
         _print_report(report, note)
+        if report.hint:
+            click.echo(report.hint)
     if not report.ok:
         failed = [r.id for r in report.failed()]
+        verb = "failed or were skipped (--strict)" if strict else "failed"
         raise CliError(
-            f"{len(failed)} of {len(report.results)} checks failed: {', '.join(failed)}",
+            f"{len(failed)} of {len(report.results)} checks {verb}: {', '.join(failed)}",
             EXIT_CONNECTOR_REFUSED,
         )
+
+
+def _aborted_report(url: str, write: bool, strict: bool, error: str, hint: str) -> dict[str, Any]:
+    """The --json document of a run that could not start (same members as a report)."""
+    return {
+        "target": url,
+        "connector": {},
+        "write": write,
+        "strict": strict,
+        "config_source": "none",
+        "ok": False,
+        "summary": {"pass": 0, "fail": 0, "skip": 0},
+        "checks": [],
+        "error": error,
+        "hint": hint,
+    }
 
 
 @apps.command(name="new")

@@ -27,7 +27,8 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--config-file",
         "config_file",
-        type=click.Path(dir_okay=False),
+        type=click.Path(),
+        metavar="FILE",
         help="A JSON or TOML file of config values (keep secrets here, mode 0600); "
         "--config values win over it.",
     )(func)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -33,18 +32,24 @@ def connectors() -> None:
     """
 
 
-def read_token(token: str | None, token_file: str | None) -> str | None:
+def read_token(token: str | None, token_file: str | None, *, env: str | None = None) -> str | None:
+    """The token of --token (or its environment variable) or --token-file, checked.
+
+    A token with whitespace or control characters is refused here, naming the option and
+    never the value; a token file is read bounded and must be a regular file.
+    """
+    from host.tokens import TokenError, check_token, read_token_file
+
     if token and token_file:
         raise CliError("give --token or --token-file, not both")
-    if token_file:
-        try:
-            text = Path(token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CliError(f"--token-file {token_file!r}: cannot read it ({exc.strerror})") from exc
-        if not text:
-            raise CliError(f"--token-file {token_file!r} is empty")
-        return text
-    return token or None
+    try:
+        if token_file:
+            return read_token_file(token_file, what=f"--token-file {token_file!r}")
+        if token:
+            return check_token(token, what=f"--token (or ${env})" if env else "--token")
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    return None
 
 
 ca_bundle_option = click.option(
@@ -58,7 +63,7 @@ ca_bundle_option = click.option(
 @click.argument("name")
 @click.argument("url")
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of the connector.")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
 @timeout_option
@@ -88,7 +93,7 @@ def add_connector(
 
     name = check_name(name, "connector")
     url = admin.check_url(url)
-    secret = read_token(token, token_file)
+    secret = read_token(token, token_file, env="ERPSYNC_CONNECTOR_TOKEN")
     bundle = admin.check_ca_bundle(ca_bundle) if ca_bundle else None
     registry = open_registry(db_path)
     added = run_async(admin.add(registry, name, url, secret, bundle, check=not no_check))
@@ -121,7 +126,7 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
     """
     from host.admin import connectors as admin
 
-    rows = admin.list_all(open_registry(db_path))
+    rows = admin.list_all(open_registry(db_path, create=False))
     if as_json:
         emit_json(rows)
         return
@@ -143,7 +148,7 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
     """
     from host.admin import connectors as admin
 
-    data = run_async(admin.show(open_registry(db_path), name, check=check))
+    data = run_async(admin.show(open_registry(db_path, create=False), name, check=check))
     if as_json:
         emit_json(data)
         return
@@ -160,7 +165,7 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
 @click.option("--url", help="A new URL (http, https or app:<id>).")
 @click.option("--token", help="A new bearer token.")
 @click.option(
-    "--token-file", type=click.Path(dir_okay=False), help="Read the new token from a file."
+    "--token-file", type=click.Path(), metavar="FILE", help="Read the new token from a file."
 )
 @click.option("--clear-token", is_flag=True, help="Send no token from now on.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
@@ -190,7 +195,7 @@ def edit_connector(
 
     if clear_token and (token or token_file):
         raise CliError("--clear-token cannot be combined with --token or --token-file")
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     registry.connector(name)
     if url:
         admin.check_url(url)
@@ -241,5 +246,5 @@ def remove_connector(name: str, db_path: str | None) -> None:
     """
     from host.admin import connectors as admin
 
-    admin.remove(open_registry(db_path), name)
+    admin.remove(open_registry(db_path, create=False), name)
     click.echo(f"Connector {name!r} removed")

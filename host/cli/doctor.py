@@ -37,7 +37,7 @@ from host.cli.common import (
     run_async,
 )
 from host.cli.deadline import fresh_deadline, timeout_option_each
-from host.cli.errors import CliError, printable
+from host.cli.errors import MAX_ERROR_LENGTH, CliError, printable, safe
 
 if TYPE_CHECKING:
     from host.registry import ConnectionRecord, ConnectorRecord, Registry
@@ -67,6 +67,8 @@ def check_files(registry: Registry, repair: bool) -> list[Finding]:
 
     if os.name == "nt":
         return [Finding("file modes", SKIPPED, "not checked on Windows (use the folder's ACL)")]
+    if registry.in_memory:
+        return [Finding("file modes", SKIPPED, f"no registry at {registry.path}")]
     db = registry.path
     key_dir = registry.secrets.key_dir
     targets = [(db.parent, 0o700)]
@@ -179,6 +181,7 @@ async def check_connector(
 ) -> list[Finding]:
     """Compare the GUIDs a connector holds with the registry's, and mend from the registry:
     re-send what it forgot, delete only what this registry created and lost."""
+    from host.admin.errors import AdminError
     from host.client import CallFailed, ConnectorClientError
     from host.registry.secrets import SecretKeyError
 
@@ -187,6 +190,8 @@ async def check_connector(
         client = client_for_connector(registry, record)
     except SecretKeyError:
         return [Finding(check, SKIPPED, "not checked: its token cannot be decrypted (see above)")]
+    except AdminError as exc:  # an invalid stored URL, an app no longer installed: this one only
+        return [Finding(check, PROBLEM, safe(exc, MAX_ERROR_LENGTH))]
     ours = {g: c.name for g, c in registered.items() if c.connector == record.name}
     async with client:
         try:
@@ -313,7 +318,7 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
         erpsync doctor
         erpsync doctor --repair --json
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     findings = check_files(registry, repair) + check_registry(registry) + check_apps()
     registered = {c.guid: c for c in registry.connections()}
     journal = registry.journal()

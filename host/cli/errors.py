@@ -34,6 +34,10 @@ EXIT_CODES = {
 }
 
 
+MISSING_REGISTRY = "erpsync.missing_registry"
+"""Key in click's shared context meta: set when a command found no registry at its path."""
+
+
 class CliError(click.ClickException):
     """A one-line error with a chosen exit code."""
 
@@ -111,7 +115,8 @@ def translate_errors() -> Iterator[None]:
 
 
 def client_exit_code(exc: Exception) -> int:
-    """The exit code of a ConnectorClientError (host.client.FAILURES → admin kind → code)."""
+    """The exit code of a ConnectorClientError, by the one table (host.failures.FAILURES ->
+    admin kind -> EXIT_BY_KIND)."""
     from host.admin.errors import from_client_error
 
     return admin_exit_code(from_client_error(exc))

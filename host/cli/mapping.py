@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from host.registry import Registry
     from host.sync.settings import TypeSettings
 
+SETTINGS_FILE_LIMIT = 16 * 1024 * 1024
+"""An exported sync settings file is far smaller; a larger one is not one."""
+
 DIRECTION_CHOICES = ("erp_to_crm", "crm_to_erp", "both", "none")
 
 
@@ -82,7 +85,7 @@ def show(connection: str, actor_type: str | None, as_json: bool, db_path: str | 
     """
     from host.sync.settings import type_settings
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     types = sync_call(type_settings, registry, guid_of(registry, connection))
     if actor_type is not None:
         if actor_type not in types:
@@ -118,15 +121,27 @@ def show(connection: str, actor_type: str | None, as_json: bool, db_path: str | 
 @click.option(
     "--create-in-erp/--no-create-in-erp", default=None, help="Create new CRM records in the ERP."
 )
+@click.option(
+    "--lists/--no-lists",
+    "lists_too",
+    default=True,
+    show_default=True,
+    help="Also map the items of the lists its list fields use, by key or name (asks the "
+    "connector; existing item mappings are kept).",
+)
 @db_option
 def enable_type(
     connection: str,
     actor_type: str,
     direction: str,
     create_in_erp: bool | None,
+    lists_too: bool,
     db_path: str | None,
 ) -> None:
     """Enable "sync ERP ACTOR_TYPE to CRM <entity>" for CONNECTION.
+
+    Its list fields' items are mapped too (ERP item -> CRM item with the same key or name),
+    so a customer's COUNTRY fills the company's country; see `erpsync mapping lists`.
 
     \b
     Example:
@@ -134,7 +149,7 @@ def enable_type(
     """
     from host.sync.settings import enable, set_create_in_erp
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     guid = guid_of(registry, connection)
     settings = sync_call(enable, registry, guid, actor_type, direction=direction)
     if create_in_erp is not None:
@@ -144,6 +159,46 @@ def enable_type(
         f"Sync of {actor_type} to CRM {settings.entity} enabled for {connection!r} "
         f"({mapped} field{'s' if mapped != 1 else ''} mapped with a direction)"
     )
+    if lists_too:
+        _auto_lists_after_enable(registry, connection, actor_type, db_path)
+
+
+def _auto_lists_after_enable(
+    registry: Registry, connection: str, actor_type: str, db_path: str | None
+) -> None:
+    """Map the items of the lists the type's list fields use, by key then by name.
+
+    Without it a mapped list field (a customer's COUNTRY -> the company's country) stays
+    empty in the CRM until the admin runs `mapping lists --auto`; enabling is when they
+    expect it mapped. Existing item mappings are kept; an unreachable connector is a warning.
+    """
+    from host.cli.common import run_async
+    from host.client import ConnectorClientError
+
+    try:
+        rows = run_async(_list_rows(registry, connection, db_path, auto=True, only=actor_type))
+    except (ConnectorClientError, CliError) as exc:
+        click.echo(
+            f"warning: list items not mapped ({exc}); map them with "
+            f"erpsync mapping lists {connection} --auto",
+            err=True,
+        )
+        return
+    if not rows:
+        return
+    lists = sorted({r["erp_list"] for r in rows})
+    unmapped = [f"{r['erp_list']}:{r['erp_item']}" for r in rows if r["crm_item"] is None]
+    click.echo(
+        f"List items mapped by key or name: {len(rows) - len(unmapped)} of {len(rows)} "
+        f"({', '.join(lists)})"
+    )
+    if unmapped:
+        click.echo(
+            f"{len(unmapped)} list item{'s' if len(unmapped) != 1 else ''} unmapped: "
+            f"{', '.join(unmapped[:10])}{' ...' if len(unmapped) > 10 else ''} "
+            f"(erpsync mapping lists {connection} --map ERP_LIST:ERP_ITEM=CRM_ITEM)",
+            err=True,
+        )
 
 
 @mapping.command(name="disable")
@@ -159,7 +214,7 @@ def disable_type(connection: str, actor_type: str, db_path: str | None) -> None:
     """
     from host.sync.settings import disable
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     sync_call(disable, registry, guid_of(registry, connection), actor_type)
     click.echo(f"Sync of {actor_type} disabled for {connection!r}")
 
@@ -212,7 +267,7 @@ def set_mapping(
         raise CliError(
             "nothing to change: give --crm-field, --direction, --in-search, --on-tab or --rank"
         )
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     result = sync_call(
         set_field, registry, guid_of(registry, connection), actor_type, erp_field, **changes
     )
@@ -241,7 +296,7 @@ def order(
     """
     from host.sync.settings import set_order
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     sync_call(set_order, registry, guid_of(registry, connection), actor_type, list(erp_fields))
     click.echo(f"ERP tab order of {actor_type} set for {connection!r}")
 
@@ -271,25 +326,46 @@ def lists(
         erpsync mapping lists acme --auto
         erpsync mapping lists acme --map project_statuses:CANC=4
     """
-    from host.admin.clients import client_for_connector
     from host.cli.common import run_async
+
+    registry = open_registry(db_path, create=False)
+    rows = run_async(_list_rows(registry, connection, db_path, auto=auto, pairs=pairs))
+    unmapped = [f"{r['erp_list']}:{r['erp_item']}" for r in rows if r["crm_item"] is None]
+    if as_json:
+        emit_json({"connection": connection, "items": rows, "unmapped": unmapped})
+        return
+    print_table(rows, ["erp_list", "erp_item", "erp_text", "crm_list", "crm_item", "crm_text"])
+    if unmapped:
+        click.echo(f"{len(unmapped)} unmapped: {', '.join(unmapped)}", err=True)
+
+
+async def _list_rows(
+    registry: Registry,
+    connection: str,
+    db_path: str | None,
+    *,
+    auto: bool = False,
+    pairs: tuple[str, ...] = (),
+    only: str | None = None,
+) -> list[dict[str, Any]]:
+    """The list mapping rows of CONNECTION (only ACTOR_TYPE `only`'s lists when given),
+    after proposing (`auto`) and applying `pairs`; changed lists are saved."""
+    from host.admin.clients import client_for_connector
     from host.cli.crm import open_crm_for
     from host.sync.settings import list_items, list_pairs, propose_list_mapping, save_list_mapping
 
-    registry = open_registry(db_path)
     record = registry.connection(connection)
-    crm = open_crm_for(db_path)
+    crm = open_crm_for(db_path, create=False)
     pairs_needed = sync_call(list_pairs, registry, record.guid)
-    client = client_for_connector(registry, registry.connector(record.connector))
-
-    async def fetch() -> dict[str, dict[str, str]]:
-        async with client:
-            return {
-                erp_list: await client.get_list(record.guid, erp_list)
-                for erp_list, _ in pairs_needed
-            }
-
-    erp_lists = run_async(fetch()) if pairs_needed else {}
+    if only is not None:
+        pairs_needed = {
+            k: v for k, v in pairs_needed.items() if any(u.startswith(f"{only}.") for u in v)
+        }
+    erp_lists: dict[str, dict[str, str]] = {}
+    if pairs_needed:
+        async with client_for_connector(registry, registry.connector(record.connector)) as client:
+            for erp_list, _ in pairs_needed:
+                erp_lists[erp_list] = await client.get_list(record.guid, erp_list)
     wanted: dict[str, dict[str, str]] = {}
     for pair in pairs:
         target, sep, crm_item = pair.partition("=")
@@ -302,7 +378,8 @@ def lists(
     for (erp_list, crm_list), used_by in pairs_needed.items():
         erp_items = erp_lists.get(erp_list, {})
         crm_items = crm.list_items(crm_list)
-        mapping = {k: v[1] for k, v in current.get(erp_list, {}).items()}
+        before = {k: v[1] for k, v in current.get(erp_list, {}).items()}
+        mapping = dict(before)
         if auto:
             mapping, _ = propose_list_mapping(erp_items, crm_items, mapping)
         for erp_item, crm_item in wanted.pop(erp_list, {}).items():
@@ -316,7 +393,7 @@ def lists(
                 )
             else:
                 mapping[erp_item] = crm_item
-        if auto or erp_list in {p.partition(":")[0] for p in pairs}:
+        if mapping != before:  # saved (and audited) only when it changed
             sync_call(save_list_mapping, registry, record.guid, erp_list, crm_list, mapping)
         for erp_item, text in erp_items.items():
             mapped_to = mapping.get(erp_item)
@@ -336,13 +413,7 @@ def lists(
             f"no mapped list field uses ERP list {next(iter(wanted))!r} "
             f"(lists in use: {', '.join(e for e, _ in pairs_needed) or 'none'})"
         )
-    unmapped = [f"{r['erp_list']}:{r['erp_item']}" for r in rows if r["crm_item"] is None]
-    if as_json:
-        emit_json({"connection": connection, "items": rows, "unmapped": unmapped})
-        return
-    print_table(rows, ["erp_list", "erp_item", "erp_text", "crm_list", "crm_item", "crm_text"])
-    if unmapped:
-        click.echo(f"{len(unmapped)} unmapped: {', '.join(unmapped)}", err=True)
+    return rows
 
 
 @mapping.command(name="export")
@@ -360,7 +431,7 @@ def export(connection: str, output: str | None, db_path: str | None) -> None:
     """
     from host.sync.settings import export_settings
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     document = sync_call(export_settings, registry, connection)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if output is None:
@@ -374,7 +445,7 @@ def export(connection: str, output: str | None, db_path: str | None) -> None:
 
 @mapping.command(name="import")
 @click.argument("connection")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path(), metavar="FILE")
 @db_option
 def import_file(connection: str, file: str, db_path: str | None) -> None:
     """Replace CONNECTION's sync settings with an exported FILE, all or nothing.
@@ -383,17 +454,17 @@ def import_file(connection: str, file: str, db_path: str | None) -> None:
     Example:
         erpsync mapping import acme-copy acme-sync.json
     """
-    from pathlib import Path
-
+    from host.files import FileReadError, read_bounded
     from host.sync.settings import import_settings
 
     try:
-        raw = Path(file).read_bytes()
-        if len(raw) > 16 * 1024 * 1024:
-            raise CliError(f"{file}: larger than 16 MiB; not a sync settings file")
+        raw = read_bounded(file, what=f"sync settings file {file!r}", limit=SETTINGS_FILE_LIMIT)
+    except FileReadError as exc:
+        raise CliError(str(exc)) from None
+    try:
         document = json.loads(raw)
-    except (OSError, ValueError) as exc:
-        raise CliError(f"{file}: not a JSON file ({exc})") from exc
-    registry = open_registry(db_path)
+    except ValueError as exc:
+        raise CliError(f"{file}: not a JSON file ({exc})") from None
+    registry = open_registry(db_path, create=False)
     sync_call(import_settings, registry, connection, document)
     click.echo(f"Sync settings of {connection!r} replaced from {file}")

@@ -78,7 +78,10 @@ def rotate_key(new_key_file: str | None, db_path: str | None) -> None:
         erpsync secrets rotate-key
         ERPSYNC_SECRET_KEY=... erpsync secrets rotate-key --new-key-file new.key
     """
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
+    if registry.in_memory:  # no registry there (the warning says where): no secret, no key
+        click.echo("Nothing to rotate: no secret is stored there.")
+        return
     if os.environ.get(SECRET_KEY_ENV):
         if not new_key_file:
             raise CliError(
@@ -151,7 +154,7 @@ def reset(
     chosen = [o for o in (connector_name, connection_name, reset_all) if o]
     if len(chosen) != 1:
         raise CliError("give one of --connector NAME, --connection NAME or --all", 2)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     kind = "connector" if connector_name else "connection" if connection_name else None
     name = connector_name or connection_name
     lost = [
@@ -239,10 +242,15 @@ def resolve_interrupted_rotation(registry: Registry) -> bool:
     """
     key_dir = registry.secrets.key_dir
     new_path = key_dir / NEW_KEY_FILE_NAME
+    from host.files import KEY_FILE_LIMIT, FileReadError, read_bounded
+
     try:
-        box = SecretBox(key_dir, key=new_path.read_bytes().strip())
-    except FileNotFoundError:
-        return False
+        key = read_bounded(new_path, what=f"key file {new_path}", limit=KEY_FILE_LIMIT)
+    except FileReadError as exc:
+        if not (new_path.exists() or new_path.is_symlink()):
+            return False
+        raise CliError(f"{exc}; move it away to rotate again") from None
+    box = SecretBox(key_dir, key=key.strip())
     if any(_decrypts(box, s) for s in stored_secrets(registry)):
         _install(new_path, key_dir / KEY_FILE_NAME)
         return True

@@ -84,8 +84,8 @@ class SecretBox:
         from cryptography.fernet import Fernet
 
         path = self.key_dir / KEY_FILE_NAME
-        if path.exists():
-            return path.read_bytes().strip()
+        if path.exists() or path.is_symlink():
+            return _read_key_file(path)
         self.key_dir.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
         # Written whole to a private temporary file, then linked into place: os.link fails
@@ -99,7 +99,7 @@ class SecretBox:
             try:
                 os.link(temp, path)
             except FileExistsError:
-                return path.read_bytes().strip()
+                return _read_key_file(path)
         finally:
             os.unlink(temp)
         return key
@@ -119,3 +119,13 @@ class SecretBox:
                 f"backup, or {SECRET_KEY_ENV}), or drop what it cannot decrypt with "
                 "erpsync secrets reset and re-enter it with edit"
             ) from None
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The key in the key file: a regular file of a few bytes, read bounded."""
+    from host.files import KEY_FILE_LIMIT, FileReadError, read_bounded
+
+    try:
+        return read_bounded(path, what=f"key file {path}", limit=KEY_FILE_LIMIT).strip()
+    except FileReadError as exc:
+        raise SecretKeyError(str(exc)) from None

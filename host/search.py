@@ -25,11 +25,17 @@ Semantics, per field type:
   `=`, `before`, `after`, `beforeOrEqual`, `afterOrEqual`, `between` (inclusive). An empty
   value matches nothing.
 
-Operator names are matched case-insensitively. Restriction values arrive as native JSON but
-may be strings (`"12"` for an integer field): they are coerced with the field's type. An
-operator the type does not have, the wrong number of values, or a value that does not fit the
-type raises `ConnectorError(error_code="invalid_restriction")`, which the connector host answers
-as an error envelope naming the problem.
+Operator names are matched case-insensitively. Restriction values are native JSON of the
+field's type, as the wire carries them (docs/protocol.md, "Strict on the wire"): a JSON integer
+for an integer field, a number for a double, a boolean for a checkbox, an ISO 8601 string for a
+datetime, a string for text and list (item key); `"12"` for an integer field is refused, never
+converted. An operator the type does not have, the wrong number of values, or a value that is
+not of the type raises `ConnectorError(error_code="invalid_restriction")`, which the connector
+host answers as an error envelope (HTTP 422) naming the field, the operator and what is expected.
+
+Values typed by a person (`erpsync import preview --where 'CREDITLIMIT >= 1000'`) are strings:
+`native_restriction` converts them by the field's type before they are sent or compiled;
+`strict=False` compiles them as they are.
 """
 
 from __future__ import annotations
@@ -112,21 +118,42 @@ def _check_count(restriction: Restriction, operator: str) -> None:
         )
 
 
-def _coerce_wanted(restriction: Restriction, kind: FieldType) -> list[Any]:
-    """The restriction's values as native values of `kind`; None is not a search value."""
-    probe = Field(restriction.field_key, restriction.field_key, kind)
+def _coerce_wanted(
+    restriction: Restriction, kind: FieldType, operator: str, *, strict: bool
+) -> list[Any]:
+    """The restriction's values as native values of `kind`; None is not a search value.
+
+    `strict` is the wire's rule: only the native JSON type of `kind` is taken (coerce_value)."""
+    key = restriction.field_key
+    probe = Field(key, key, kind)
     wanted: list[Any] = []
     for value in restriction.values:
         try:
-            native = coerce_value(probe, value)
+            native = coerce_value(probe, value, strict=strict)
         except FieldValueError as exc:
             raise _invalid(
-                f"Value {value!r} does not fit {kind.value} field {restriction.field_key!r}: {exc}."
+                f"Restriction {key!r} {operator!r}: value {value!r} does not fit a "
+                f"{kind.value} field ({exc}).",
+                f"{kind.value} restriction values: {_EXPECTED[kind]}",
             ) from None
         if native is None:
-            raise _invalid(f"An empty value cannot be searched for in {restriction.field_key!r}.")
+            raise _invalid(
+                f"Restriction {key!r} {operator!r}: an empty value (null) cannot be searched for.",
+                f"{kind.value} restriction values: {_EXPECTED[kind]}",
+            )
         wanted.append(native)
     return wanted
+
+
+_EXPECTED: dict[FieldType, str] = {
+    FieldType.TEXT: "JSON strings",
+    FieldType.INTEGER: "JSON integers",
+    FieldType.DOUBLE: "JSON numbers",
+    FieldType.CHECKBOX: "true or false",
+    FieldType.LIST: "JSON strings (item keys)",
+    FieldType.DATETIME: "ISO 8601 strings such as 2026-01-31T12:00:00",
+}
+"""What the wire takes as a restriction value, per searchable field type, for error messages."""
 
 
 def _as_text(value: Any) -> str:
@@ -236,19 +263,40 @@ def _datetime_predicate(operator: str, wanted: list[Any]) -> Predicate:
     return lambda v: (m := _as_moment(v)) is not None and test(m)
 
 
-def compile_restriction(restriction: Restriction, field_type: FieldType | str) -> Predicate:
+def _field_type(field_type: FieldType | str) -> FieldType:
+    try:
+        return FieldType(field_type)
+    except ValueError:
+        raise _invalid(f"Unknown field type {field_type!r}.") from None
+
+
+def native_restriction(restriction: Restriction, field_type: FieldType | str) -> Restriction:
+    """`restriction` with its values converted to native values of `field_type` (`"12"` -> 12,
+    `"yes"` -> True), as typed by a person; the result passes the wire's strict check.
+
+    For the admin side (command-line criteria), never for values off the wire. Raises
+    ConnectorError(error_code="invalid_restriction") as `compile_restriction` does."""
+    kind = _field_type(field_type)
+    operator = _canonical_operator(restriction, kind)
+    _check_count(restriction, operator)
+    wanted = _coerce_wanted(restriction, kind, operator, strict=False)
+    return Restriction(restriction.field_key, operator, tuple(wanted))
+
+
+def compile_restriction(
+    restriction: Restriction, field_type: FieldType | str, *, strict: bool = True
+) -> Predicate:
     """A predicate `value -> bool` for one restriction, checked and coerced once.
 
     Use it when testing many values (it is what `matches` and `filter_actors` build on), so the
-    restriction's values are parsed once rather than per actor.
+    restriction's values are parsed once rather than per actor. `strict` (the default, the
+    wire's rule) takes only native JSON values of the field's type; `strict=False` parses
+    strings as the command line types them.
     """
-    try:
-        kind = FieldType(field_type)
-    except ValueError:
-        raise _invalid(f"Unknown field type {field_type!r}.") from None
+    kind = _field_type(field_type)
     operator = _canonical_operator(restriction, kind)
     _check_count(restriction, operator)
-    wanted = _coerce_wanted(restriction, kind)
+    wanted = _coerce_wanted(restriction, kind, operator, strict=strict)
     if kind is FieldType.TEXT:
         return _text_predicate(operator, wanted)
     if kind in (FieldType.INTEGER, FieldType.DOUBLE):
@@ -260,13 +308,16 @@ def compile_restriction(restriction: Restriction, field_type: FieldType | str) -
     return _datetime_predicate(operator, wanted)
 
 
-def matches(restriction: Restriction, field_type: FieldType | str, value: Any) -> bool:
+def matches(
+    restriction: Restriction, field_type: FieldType | str, value: Any, *, strict: bool = True
+) -> bool:
     """Whether `value` (of a field of `field_type`) satisfies `restriction`.
 
     Raises ConnectorError(error_code="invalid_restriction") for an operator the type does not
-    have or the wrong number of values, so a bad query is an answer, not an empty result.
+    have, the wrong number of values or a value not of the type, so a bad query is an answer,
+    not an empty result.
     """
-    return compile_restriction(restriction, field_type)(value)
+    return compile_restriction(restriction, field_type, strict=strict)(value)
 
 
 def _actor_getter(key: str) -> Callable[[Actor], Any]:
@@ -278,7 +329,10 @@ def _actor_getter(key: str) -> Callable[[Actor], Any]:
 
 
 def compile_restrictions(
-    fields_by_key: Mapping[str, Field], restrictions: Sequence[Restriction]
+    fields_by_key: Mapping[str, Field],
+    restrictions: Sequence[Restriction],
+    *,
+    strict: bool = True,
 ) -> Callable[[Actor], bool]:
     """One predicate `actor -> bool` that ANDs all restrictions (no restriction: all match)."""
     tests: list[tuple[Callable[[Actor], Any], Predicate]] = []
@@ -291,7 +345,7 @@ def compile_restrictions(
         else:
             known = ", ".join([*sorted(fields_by_key), *SPECIAL_KEYS])
             raise _invalid(f"There is no field {key!r} to search on.", f"fields: {known}")
-        tests.append((_actor_getter(key), compile_restriction(restriction, kind)))
+        tests.append((_actor_getter(key), compile_restriction(restriction, kind, strict=strict)))
 
     def predicate(actor: Actor) -> bool:
         return all(test(get(actor)) for get, test in tests)
@@ -305,14 +359,16 @@ def filter_actors(
     restrictions: Sequence[Restriction],
     *,
     limit: int | None = None,
+    strict: bool = True,
 ) -> list[Actor]:
     """The actors that satisfy every restriction, in input order, at most `limit` of them.
 
     `fields_by_key` gives each field's type; the special keys `parent_erp_key` and
     `parent_actor_type` compare the actor's parent as text. All restrictions are checked
     before any actor is looked at, so a bad restriction fails even on an empty input.
+    Restriction values must be native JSON of each field's type unless `strict=False`.
     """
-    predicate = compile_restrictions(fields_by_key, restrictions)
+    predicate = compile_restrictions(fields_by_key, restrictions, strict=strict)
     found: list[Actor] = []
     if limit is not None and limit <= 0:
         return found

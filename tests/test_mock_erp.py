@@ -272,7 +272,7 @@ def test_search_advanced_equals_filtering_every_actor_by_hand(
     c = conn()
     restrictions = [
         Restriction("POSTALCITY", "contains", (city,)),
-        Restriction("CREDITLIMIT", ">=", (str(limit),)),
+        Restriction("CREDITLIMIT", ">=", (limit,)),
         Restriction("CUSTGROUP", "oneof", tuple(sorted(groups))),
         Restriction("ACTIVE", "=", (active,)),
     ]
@@ -589,7 +589,7 @@ def test_the_whole_contract_over_http() -> None:
                 await client.save_actors(guid, [Actor("customer", "404", field_values={})])
             assert caught.value.response.error_code == "unknown_actor"
             found = await client.search_advanced(
-                guid, "customer", [Restriction("ACTIVE", "=", ("false",))], ["NAME"]
+                guid, "customer", [Restriction("ACTIVE", "=", (False,))], ["NAME"]
             )
             assert "26" in [a.erp_key for a in found]
 

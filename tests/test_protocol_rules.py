@@ -364,6 +364,37 @@ def test_restrictions_between_is_inclusive_and_operators_take_their_counts(
     assert name["erp_key"] in {a["erp_key"] for a in simple}
 
 
+@pytest.mark.parametrize(
+    ("key", "operator", "values", "expected"),
+    [
+        ("CustNo", "=", ["12"], "JSON integer"),
+        ("CustNo", ">", [12.0], "JSON integer"),
+        ("CustNo", "between", [1, "9"], "JSON integer"),
+        ("CREDITLIMIT", ">=", ["12.5"], "JSON number"),
+        ("ACTIVE", "=", ["true"], "true or false"),
+        ("ACTIVE", "=", [1], "true or false"),
+        ("NAME", "=", [12], "JSON string"),
+        ("CUSTGROUP", "oneof", ["A", 1], "JSON string"),
+        ("CREATED", "after", [1767225600], "JSON string"),
+        ("parent_erp_key", "=", [1], "JSON string"),
+    ],
+)
+def test_restriction_values_must_be_native_json_of_their_type(
+    http: httpx.Client, guid: str, key: str, operator: str, values: list[Any], expected: str
+) -> None:
+    advanced = f"/connections/{guid}/actors/customer/search-advanced"
+    restriction = {"field_key": key, "operator": operator, "values": values}
+    answer = http.post(advanced, json={"restrictions": [restriction]})
+    assert error(answer) == "invalid_restriction"
+    explanation = answer.json()["user_explanation"]
+    assert key in explanation and operator in explanation and expected in explanation
+    native = [int(v) if key == "CustNo" else v for v in values]
+    if key == "CustNo":  # the same restriction with native values is answered
+        assert http.post(
+            advanced, json={"restrictions": [{**restriction, "values": native}]}
+        ).json()["ok"]
+
+
 def test_save_is_partial_and_check_last_modified_answers_conflict(
     http: httpx.Client, guid: str
 ) -> None:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from host.connector import Actor, ConnectorError, Field, FieldType, Restriction
-from host.search import compile_restrictions, filter_actors, matches
+from host.search import compile_restrictions, filter_actors, matches, native_restriction
 
 TEXT, INTEGER, DOUBLE = FieldType.TEXT, FieldType.INTEGER, FieldType.DOUBLE
 CHECKBOX, LIST, DATETIME = FieldType.CHECKBOX, FieldType.LIST, FieldType.DATETIME
@@ -77,7 +77,7 @@ def test_text_examples() -> None:
     assert matches(r("=", "TROMSØ"), TEXT, "tromsø")
     assert matches(r("=", "STRASSE"), TEXT, "straße")  # casefold, not lower
     assert matches(r("=", ""), TEXT, None)  # an empty value is the empty string
-    assert matches(r("=", 123), TEXT, "123")  # a number searched in a text field
+    assert matches(r("=", 123), TEXT, "123", strict=False)  # typed loosely, not off the wire
 
 
 # --- numbers -----------------------------------------------------------------------------
@@ -97,10 +97,10 @@ NUMBER_OPS = {
 def test_integer_operators_agree_with_python(
     operator: str, value: int, wanted: int, as_string: bool
 ) -> None:
-    # Restriction values may arrive as strings: they are coerced with the field's type.
+    # Strings (as typed on the command line) are parsed with the field's type when not strict.
     given_value: Any = str(wanted) if as_string else wanted
     expected = NUMBER_OPS[operator](value, wanted)
-    assert matches(r(operator, given_value), INTEGER, value) == expected
+    assert matches(r(operator, given_value), INTEGER, value, strict=not as_string) == expected
 
 
 @pytest.mark.parametrize("operator", sorted(NUMBER_OPS))
@@ -118,7 +118,7 @@ def test_integer_between_equals_ge_and_le(value: int, low: int, high: int) -> No
 @given(value=floats, low=floats, high=floats)
 def test_double_between_equals_ge_and_le(value: float, low: float, high: float) -> None:
     both = matches(r(">=", low), DOUBLE, value) and matches(r("<=", high), DOUBLE, value)
-    assert matches(r("between", str(low), str(high)), DOUBLE, value) == both
+    assert matches(r("between", low, high), DOUBLE, value) == both
 
 
 @given(wanted=ints)
@@ -131,7 +131,7 @@ def test_an_empty_number_matches_no_comparison_but_is_not_equal(wanted: int) -> 
 
 def test_numbers_stored_as_strings_are_compared_as_numbers() -> None:
     assert matches(r(">", 9), INTEGER, "10")  # "10" > "9" would be False as text
-    assert matches(r("=", "2.50"), DOUBLE, 2.5)
+    assert matches(r("=", 2.5), DOUBLE, "2.50")
     assert not matches(r("=", 1), INTEGER, "not a number")
 
 
@@ -150,7 +150,8 @@ def test_numbers_stored_as_strings_are_compared_as_numbers() -> None:
     ],
 )
 def test_checkbox_equals(wanted: Any, value: Any, expected: bool) -> None:
-    assert matches(r("=", wanted), CHECKBOX, value) is expected
+    strict = isinstance(wanted, bool)  # the others are as typed, not off the wire
+    assert matches(r("=", wanted), CHECKBOX, value, strict=strict) is expected
 
 
 @given(
@@ -165,7 +166,7 @@ def test_list_oneof_and_notoneof_are_complements(value: str | None, keys: set[st
 
 
 def test_list_keys_compare_as_strings() -> None:
-    assert matches(r("oneof", 10, 20), LIST, "10")
+    assert matches(r("oneof", 10, 20), LIST, "10", strict=False)
     assert matches(r("oneof", "10"), LIST, 10)
 
 
@@ -268,9 +269,60 @@ def test_the_wrong_number_of_values_is_invalid(
         (TEXT, True),
     ],
 )
-def test_a_value_that_does_not_fit_the_type_is_invalid(field_type: FieldType, value: Any) -> None:
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_value_that_does_not_fit_the_type_is_invalid(
+    field_type: FieldType, value: Any, strict: bool
+) -> None:
     operator = {CHECKBOX: "=", DATETIME: "before"}.get(field_type, "=")
-    invalid(lambda: matches(r(operator, value), field_type, None))
+    invalid(lambda: matches(r(operator, value), field_type, None, strict=strict))
+
+
+@pytest.mark.parametrize(
+    ("field_type", "operator", "value", "expected"),
+    [
+        (INTEGER, "=", "12", "JSON integer"),
+        (INTEGER, ">", 12.0, "JSON integer"),
+        (INTEGER, "<", True, "JSON integer"),
+        (DOUBLE, ">=", "12.5", "JSON number"),
+        (DOUBLE, "=", False, "JSON number"),
+        (CHECKBOX, "=", "true", "true or false"),
+        (CHECKBOX, "=", 1, "true or false"),
+        (TEXT, "contains", 12, "JSON string"),
+        (LIST, "oneof", 10, "JSON string"),
+        (DATETIME, "after", 1767225600, "JSON string"),
+        (DATETIME, "before", True, "JSON string"),
+    ],
+)
+def test_strict_values_must_be_native_json_of_the_type(
+    field_type: FieldType, operator: str, value: Any, expected: str
+) -> None:
+    # The wire's rule (the default): "12" for an integer field is refused, never converted.
+    restriction = Restriction("CREDIT", operator, (value,))
+    message = invalid(lambda: matches(restriction, field_type, None))
+    assert "'CREDIT'" in message and repr(operator) in message and expected in message
+    invalid(lambda: filter_actors([], {"CREDIT": Field("CREDIT", "C", field_type)}, [restriction]))
+
+
+@pytest.mark.parametrize(
+    ("field_type", "operator", "typed", "native"),
+    [
+        (INTEGER, ">=", ("12",), (12,)),
+        (DOUBLE, "between", ("1000", "2.5"), (1000.0, 2.5)),
+        (CHECKBOX, "=", ("yes",), (True,)),
+        (DATETIME, "AFTER", ("2026-01-31",), ("2026-01-31T00:00:00",)),
+        (LIST, "oneof", ("A", "B"), ("A", "B")),
+        (TEXT, "contains", ("12",), ("12",)),
+    ],
+)
+def test_native_restriction_converts_typed_strings_by_the_field_type(
+    field_type: FieldType, operator: str, typed: tuple[str, ...], native: tuple[Any, ...]
+) -> None:
+    converted = native_restriction(Restriction("F", operator, typed), field_type)
+    assert converted.values == native
+    assert [type(v) for v in converted.values] == [type(v) for v in native]
+    matches(converted, field_type, None)  # passes the wire's strict check
+    message = invalid(lambda: native_restriction(Restriction("F", "=", ("x1",)), INTEGER))
+    assert "'F'" in message and "whole number" in message
 
 
 @pytest.mark.parametrize("field_type", [FieldType.PASSWORD, FieldType.LABEL, "nonsense"])
@@ -331,7 +383,7 @@ def test_filter_honours_the_parent_keys() -> None:
     assert keys(filter_actors(ACTORS, FIELDS, by_parent)) == ["5"]
     children = [r("=", "CUSTOMER", key="parent_actor_type")]  # text: case-insensitive
     assert keys(filter_actors(ACTORS, FIELDS, children)) == ["4", "5"]
-    top_level = [r("=", "", key="parent_actor_type"), r(">", "15", key="NO")]
+    top_level = [r("=", "", key="parent_actor_type"), r(">", 15, key="NO")]
     assert keys(filter_actors(ACTORS, FIELDS, top_level)) == ["2", "3"]
 
 

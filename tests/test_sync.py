@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.cli import assert_one_line_error
@@ -295,6 +296,32 @@ def test_import_preview_and_criteria(env: SyncEnv) -> None:
     )
     assert "CREDITLIMIT" in err
     assert_one_line_error(env.run("import", "run", "acme", "customer", expect=2), 2)
+
+
+@pytest.mark.parametrize(
+    ("where", "holds"),
+    [
+        ("CREDITLIMIT >= 25000", lambda v: v["CREDITLIMIT"] >= 25000),
+        ("ACTIVE = no", lambda v: v["ACTIVE"] is False),
+        ("CUSTGROUP oneof A,B", lambda v: v["CUSTGROUP"] in ("A", "B")),
+        ("CREATED before 2030-01-01", lambda v: v["CREATED"] < "2030-01-01"),
+    ],
+)
+def test_import_where_values_are_sent_as_native_json_of_the_field_type(
+    env: SyncEnv, where: str, holds: Any
+) -> None:
+    # --where gives strings; the wire takes only native JSON ("25000" for a double is refused),
+    # so the admin side converts them by the field's declared type before it searches.
+    guid = env.add_connection("acme", enable=("customer",))
+    erp = env.erp_all(guid, "customer")
+    rows = env.json("import", "preview", "acme", "customer", "--where", where)
+    assert rows and all(holds(erp[r["erp_key"]].field_values) for r in rows)
+    bad = where.rsplit(" ", 1)[0] + " lots"
+    if not where.startswith("CUSTGROUP"):  # any text is an item key
+        err = assert_one_line_error(
+            env.run("import", "preview", "acme", "customer", "--where", bad, expect=1), 1
+        )
+        assert where.split()[0] in err and "'lots'" in err
 
 
 def test_import_shows_a_progress_bar_on_a_terminal_only(env: SyncEnv) -> None:

@@ -120,7 +120,8 @@ ERRORS: dict[str, ErrorSpec] = {
         ErrorSpec(
             _C.INVALID_RESTRICTION,
             422,
-            "unknown operator for the field type, wrong number of values, unsearchable field",
+            "unknown operator for the field type, wrong number of values, a value not native "
+            "JSON of the field's type, unsearchable field",
             _A.FIX_REQUEST,
         ),
         ErrorSpec(

@@ -76,10 +76,16 @@ def parse_where(text: str) -> Restriction:
     return Restriction(key, operator, values)
 
 
-def check_criteria(settings: TypeSettings, restrictions: Sequence[Restriction]) -> None:
-    """Only searchable fields, with an operator of their type and values that fit it."""
-    from host.search import compile_restriction
+def check_criteria(
+    settings: TypeSettings, restrictions: Sequence[Restriction]
+) -> list[Restriction]:
+    """Only searchable fields, with an operator of their type and values that fit it.
 
+    Returns the restrictions with native values of each field's declared type (`--where` gives
+    strings; the wire takes only native JSON: `CREDITLIMIT >= 1000` sends 1000.0)."""
+    from host.search import native_restriction
+
+    typed: list[Restriction] = []
     for r in restrictions:
         if r.field_key not in settings.searchable:
             raise SyncError(
@@ -87,11 +93,12 @@ def check_criteria(settings: TypeSettings, restrictions: Sequence[Restriction]) 
                 f"{', '.join(settings.searchable) or 'none'}"
             )
         try:
-            compile_restriction(r, settings.erp_fields[r.field_key].type)
+            typed.append(native_restriction(r, settings.erp_fields[r.field_key].type))
         except ConnectorError as exc:
             raise SyncError(
                 f"--where {r.field_key} {r.operator}: {exc.response.user_explanation}"
             ) from None
+    return typed
 
 
 def _mapper_for_import(settings: TypeSettings, lists: Any) -> Mapper:
@@ -114,15 +121,13 @@ async def preview(
 ) -> list[dict[str, Any]]:
     """The first `limit` matches, each with its ERP values, mapped CRM values and link."""
     settings = mapper.settings
-    check_criteria(settings, criteria.restrictions)
+    restrictions = check_criteria(settings, criteria.restrictions)
     shown = [f.erp_field for f in settings.fields if f.in_search] or mapper.pull_keys
     keys = list(dict.fromkeys([*shown, *mapper.pull_keys]))
     if criteria.keys:
         actors = await client.get_actors(guid, settings.actor_type, criteria.keys[:limit], keys)
     elif criteria.restrictions:
-        actors = await client.search_advanced(
-            guid, settings.actor_type, criteria.restrictions, keys
-        )
+        actors = await client.search_advanced(guid, settings.actor_type, restrictions, keys)
     else:
         page = await client.changes_page(
             guid, settings.actor_type, "", limit=limit, field_keys=keys
@@ -155,7 +160,7 @@ async def run_import(
     from host.search import compile_restrictions
 
     settings = mapper.settings
-    check_criteria(settings, criteria.restrictions)
+    restrictions = check_criteria(settings, criteria.restrictions)
     found = state.find_job(crm, guid, settings.actor_type, criteria.to_dict())
     job_id = (
         found["id"] if found else state.new_job(crm, guid, settings.actor_type, criteria.to_dict())
@@ -166,7 +171,7 @@ async def run_import(
     )
     newest = job.get("max_stamp", "")
     fields = mapper.pull_keys
-    match = compile_restrictions(settings.erp_fields, criteria.restrictions)
+    match = compile_restrictions(settings.erp_fields, restrictions)
     needed = list(dict.fromkeys([*fields, *(r.field_key for r in criteria.restrictions)]))
 
     def commit(actors: Sequence[Any], cursor: str, done: bool) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from erpsync_mock_erp import MockErpConnector
 from host import ConnectorError, NotSupported
 from host.connector import Actor, Connection, Page, Restriction
+from host.search import SPECIAL_KEYS, native_restriction
 from host.server import create_app
 
 DEFECTS: dict[str, tuple[str, str]] = {
@@ -57,6 +58,14 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "search_silent_cap": ("search.paging", "a search cut at its limit, without next_cursor"),
     "search_limit_ignored": ("search.paging", "a search ignores its limit"),
     "searchable_without_advanced": ("capabilities.honoured", "searchable, then not_supported"),
+    "loose_restriction_values": (
+        "search.restriction_values",
+        'accepts loosely typed restriction values ("12" for an integer, 12 for text)',
+    ),
+    "extra_restriction_values": (
+        "search.restriction_values",
+        "takes the first value of `=` and ignores the rest",
+    ),
     # lists
     "duplicate_list_keys": ("lists.unique_keys", "a list repeats an item key"),
     "list_keys_ignored": ("lists.keys", "?keys= answers the whole list"),
@@ -143,6 +152,15 @@ class DefectiveConnector(MockErpConnector):
         if "searchable_without_advanced" in self.defects:
             raise NotSupported("search_advanced")
         kept = list(restrictions)
+        if "loose_restriction_values" in self.defects:
+            kept = self._loosely_typed(connection, actor_type, kept)
+        if "extra_restriction_values" in self.defects:
+            kept = [
+                r
+                if r.operator in ("between", "oneof", "notoneof")
+                else replace(r, values=r.values[:1])
+                for r in kept
+            ]
         if "negations_ignored" in self.defects:
             kept = [r for r in kept if not r.operator.startswith(("not", "isnot", "!="))]
         found = super().search_advanced(connection, actor_type, kept, field_keys)
@@ -152,6 +170,20 @@ class DefectiveConnector(MockErpConnector):
             if "between_exclusive" in self.defects and r.operator == "between":
                 found = [a for a in found if a.field_values.get(r.field_key) not in r.values]
         return found
+
+    def _loosely_typed(
+        self, connection: Connection, actor_type: str, restrictions: list[Restriction]
+    ) -> list[Restriction]:
+        """Restriction values converted by the field type, as a lenient connector does."""
+        fields = {f.key: f for f in self.actor_fields(connection, actor_type)}
+        return [
+            native_restriction(r, fields[r.field_key].type)
+            if r.field_key in fields
+            else replace(r, values=tuple(str(v) for v in r.values))
+            if r.field_key in SPECIAL_KEYS
+            else r
+            for r in restrictions
+        ]
 
     def changed_since(
         self,

@@ -23,6 +23,7 @@ RUN_ORDER = (
     "lists",
     "search",
     "operators",
+    "restrictions",
     "changes",
     "stream",
     "errors",

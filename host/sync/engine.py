@@ -30,9 +30,11 @@ from host.connector import Actor
 from host.crm import CrmError, Link
 from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
+from host.sync.fieldmap import TypeSettings, type_settings
+from host.sync.lists import list_items
 from host.sync.mapping import MISSING, Mapper, same
 from host.sync.paging import send_ahead
-from host.sync.settings import TypeSettings, interval_of, list_items, type_settings
+from host.sync.priority import interval_of
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -465,7 +467,7 @@ async def run_connection(
 
 def due_connections(registry: Registry, crm: SqliteCrm) -> list[ConnectionRecord]:
     """Active connections whose interval has passed, not stopped, in sync priority order."""
-    from host.sync.settings import schedule
+    from host.sync.priority import schedule
 
     now = _now().isoformat()
     due = []

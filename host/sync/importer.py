@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from host.connector import ConnectorError, Restriction
 from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
+from host.sync.fieldmap import TypeSettings
 from host.sync.mapping import Mapper
 from host.sync.paging import send_ahead
-from host.sync.settings import TypeSettings
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient

@@ -121,6 +121,11 @@ RULES = [
         ("host.admin",),
         (*WEB_FRAMEWORKS, "click", "host.cli", "host.web"),
     ),
+    Rule(
+        "host.sync imports no click, no web framework and no face",
+        ("host.sync",),
+        (*WEB_FRAMEWORKS, "click", "host.cli", "host.web"),
+    ),
 ]
 APPS = ("plugins", "example_connector_app")
 APP_RULE = Rule("apps import only the public host SDK (docs/sdk.md)", APPS, ("host",), APP_SDK)
@@ -176,6 +181,10 @@ VIOLATIONS = [
     ("host.protocol", True, "from ..registry import Registry\n", 1),
     ("host.admin.connections", False, "from fastapi import FastAPI\n", 1),
     ("host.admin", True, "def f():\n    import click\n", 2),
+    ("host.sync.engine", False, "def f():\n    from host.cli.errors import fail\n", 2),
+    ("host.sync", True, "from ..web import app\n", 1),
+    ("host.sync.queue", False, "import starlette.responses\n", 1),
+    ("host.sync.settings", False, "import click\n", 1),
 ]
 
 

@@ -486,3 +486,23 @@ def test_crm_cli_rejects_bad_values_in_one_line(env: SyncEnv) -> None:
     )
     assert "no company with id 999" in err
     assert env.json("crm", "list", "company")["total"] == 0
+
+
+def test_a_pass_whose_position_the_erp_forgot_starts_over_and_ends_equal(env: SyncEnv) -> None:
+    from host.crm import open_crm
+    from host.sync import state
+
+    guid = _imported(env, "acme", 1)
+    env.run("sync", "run", "--connection", "acme")
+    _erp_change(env, guid, "customer", [str(k) for k in range(10, 40)], {"PHONE": "+47 5566"})
+    crm = open_crm(env.home / "registry.db")
+    try:  # as if a pass was killed after a page that ended at a position the ERP then forgot
+        stamp = state.get_cursor(crm, guid, "customer").erp_stamp
+        with crm.transaction():
+            state.save_cursor(crm, guid, "customer", state.Cursor(stamp, stamp, "gone", stamp))
+        run = env.json("sync", "run", "--connection", "acme")[0]
+        assert (run["status"], run["updated"], run["errors"]) == ("ok", 30, 0), run
+        assert crm_matches_erp(env, guid, "customer") == []
+        assert state.get_cursor(crm, guid, "customer").pass_cursor is None  # the pass ended
+    finally:
+        crm.close()

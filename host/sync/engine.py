@@ -3,8 +3,9 @@
 A pass, for a connection's enabled actor types (parents first):
 
 1. creates the ERP left unconfirmed by a crash are looked up and linked (see `_recover`);
-2. ERP -> CRM: changed_since pages from the type's stamp, each applied (host/sync/apply.py)
-   in ONE crm.db transaction together with the cursor that says the page is done. The pass's
+2. ERP -> CRM: the changes feed from the type's stamp (streamed where the connector offers it,
+   else plain pages), each page applied (host/sync/apply.py) in ONE crm.db transaction
+   together with the resume position that says the page is done. The pass's
    newest last_modified becomes the stamp when the last page is applied. A crash resumes from
    the last committed cursor; a page re-read is skipped by its links' last_modified.
 3. CRM -> ERP: records updated after the entity's CRM stamp, in `updated` order, a page at a
@@ -19,20 +20,20 @@ now; it is touched, so the next pass merges it first and then pushes the CRM's p
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from host.connector import Actor
+from host.connector import Actor, Page
 from host.crm import CrmError, Link
 from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
+from host.sync.fieldmap import TypeSettings, type_settings
+from host.sync.lists import list_items
 from host.sync.mapping import MISSING, Mapper, same
-from host.sync.paging import send_ahead
-from host.sync.settings import TypeSettings, interval_of, list_items, type_settings
+from host.sync.priority import interval_of
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -108,6 +109,8 @@ class Pass:
     # --- ERP -> CRM ----------------------------------------------------------------------
 
     async def pull(self, mapper: Mapper) -> None:
+        """The type's changes over the connector's streamed feed (plain pages where it has
+        none): each page applied and checkpointed at its resume position in one commit."""
         actor_type = mapper.settings.actor_type
         cur = state.get_cursor(self.crm, self.guid, actor_type)
         if cur.pass_since is None:
@@ -115,51 +118,38 @@ class Pass:
         else:
             since, cursor, newest = cur.pass_since, cur.pass_cursor or "", cur.pass_max
 
-        def fetch(position: str) -> asyncio.Task[Any]:
-            return asyncio.ensure_future(
-                self.client.changes_page(
-                    self.guid,
-                    actor_type,
-                    since,
-                    cursor=position,
-                    limit=self.page_size,
-                    field_keys=mapper.pull_keys,
-                )
-            )
-
         from host.client import CallFailed
 
-        pending = fetch(cursor)
-        try:
-            while True:
-                try:
-                    page = await pending
-                except CallFailed as exc:
-                    if exc.response.error_code != "invalid_cursor" or not cursor:
-                        raise
-                    cursor = ""  # the connector forgot the cursor: the pass starts over
-                    pending = fetch(cursor)
-                    continue
-                if page.cursor:
-                    pending = fetch(page.cursor)
-                    await send_ahead(pending)
-                with self.crm.transaction():
-                    counts, page_newest = apply_actors(self.crm, self.guid, mapper, page.actors)
-                    newest = max(newest, page_newest)
-                    if page.cursor:
-                        done = state.Cursor(cur.erp_stamp, since, page.cursor, newest)
-                    else:
-                        done = state.Cursor(newest or since)
-                    state.save_cursor(self.crm, self.guid, actor_type, done)
-                    self._progress(counts)
-                cursor = page.cursor
-                if not page.cursor:
-                    return
-        finally:
-            if not pending.done():
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
+        while True:
+            pages = self.client.changes(
+                self.guid,
+                actor_type,
+                since,
+                cursor=cursor,
+                field_keys=mapper.pull_keys,
+                page_size=self.page_size,
+            )
+            try:
+                # an async generator: closed here, so a failed apply ends the stream at once
+                async with contextlib.aclosing(cast("AsyncGenerator[Page, None]", pages)):
+                    async for page in pages:
+                        with self.crm.transaction():
+                            counts, page_newest = apply_actors(
+                                self.crm, self.guid, mapper, page.actors
+                            )
+                            newest = max(newest, page_newest)
+                            if page.cursor:
+                                done = state.Cursor(cur.erp_stamp, since, page.cursor, newest)
+                            else:
+                                done = state.Cursor(newest or since)
+                            state.save_cursor(self.crm, self.guid, actor_type, done)
+                            self._progress(counts)
+                        cursor = page.cursor
+                return
+            except CallFailed as exc:
+                if exc.response.error_code != "invalid_cursor" or not cursor:
+                    raise
+                cursor = ""  # the connector forgot the cursor: the pass starts over
 
     # --- CRM -> ERP ----------------------------------------------------------------------
 
@@ -465,7 +455,7 @@ async def run_connection(
 
 def due_connections(registry: Registry, crm: SqliteCrm) -> list[ConnectionRecord]:
     """Active connections whose interval has passed, not stopped, in sync priority order."""
-    from host.sync.settings import schedule
+    from host.sync.priority import schedule
 
     now = _now().isoformat()
     due = []

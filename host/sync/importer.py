@@ -15,19 +15,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from host.connector import ConnectorError, Restriction
+from host.connector import ConnectorError, Page, Restriction
 from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
+from host.sync.fieldmap import TypeSettings
 from host.sync.mapping import Mapper
-from host.sync.paging import send_ahead
-from host.sync.settings import TypeSettings
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -208,41 +206,23 @@ async def run_import(
         if not keys:
             commit([], "", True)
     else:
-        cursor = job.get("cursor") or ""
-
-        def fetch(position: str) -> asyncio.Task[Any]:
-            return asyncio.ensure_future(
-                client.changes_page(
-                    guid,
-                    settings.actor_type,
-                    "",
-                    cursor=position,
-                    limit=page_size,
-                    field_keys=needed,
-                )
-            )
-
-        pending = fetch(cursor)
-        try:
-            while True:
-                page = await pending
-                if page.cursor:
-                    pending = fetch(page.cursor)
+        pages = client.changes(
+            guid,
+            settings.actor_type,
+            "",
+            cursor=job.get("cursor") or "",
+            field_keys=needed,
+            page_size=page_size,
+        )
+        # an async generator: closed here, so a failed commit ends the stream at once
+        async with contextlib.aclosing(cast("AsyncGenerator[Page, None]", pages)):
+            async for page in pages:
                 chosen = (
                     [a for a in page.actors if match(a)] if criteria.restrictions else page.actors
                 )
                 if criteria.restrictions:
                     totals.read += len(page.actors) - len(chosen)  # read, not chosen
-                if page.cursor:
-                    await send_ahead(pending)
                 commit(chosen, page.cursor, not page.cursor)
-                if not page.cursor:
-                    break
-        finally:
-            if not pending.done():
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
     result = state.job(crm, job_id) or {}
     result["criteria"] = json.loads(result.get("criteria") or "{}")
     result["unmapped_list_items"] = mapper.unmapped

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from host.connector import FieldType
 from host.crm.schema import CHECKBOX, DATETIME, DOUBLE, INTEGER, LIST, TEXT, fields_of
-from host.sync.settings import TypeSettings
+from host.sync.fieldmap import TypeSettings
 
 SKIP: Any = object()
 """A converter's answer for a value it cannot translate (an unmapped list item)."""

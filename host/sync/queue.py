@@ -133,7 +133,7 @@ def claim_due(db_path: str | None) -> list[str]:
     from host.registry import Registry
     from host.sync import state
     from host.sync.engine import due_connections
-    from host.sync.settings import interval_of
+    from host.sync.priority import interval_of
 
     registry = Registry.open(db_path)
     crm = open_crm(registry.path)

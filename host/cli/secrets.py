@@ -1,24 +1,7 @@
 """`erpsync secrets`: rotate the key that encrypts stored passwords and connector tokens,
 or drop the secrets a lost key can no longer decrypt (`reset`).
 
-Rotation with a key file (`secret.key` beside the database), in this order:
-
-1. under an exclusive lock (`secret.key.lock`), so two rotations never interleave,
-2. write the new key to `secret.key.new` (0600, O_EXCL, fsync'ed),
-3. re-encrypt every secret in one database transaction and commit,
-4. `os.replace` `secret.key.new` over `secret.key` (atomic) and fsync the directory.
-
-If the process dies between 3 and 4, the database is encrypted with the new key while
-`secret.key` still holds the old one: commands then fail with "cannot decrypt a stored
-secret", but the new key is safe in `secret.key.new`. Running `erpsync secrets rotate-key`
-again repairs it first: a `secret.key.new` that decrypts any stored secret is moved over
-`secret.key` (the interrupted rotation is completed); one that decrypts none was never
-committed and is deleted. Then the fresh rotation runs. If it dies before 3, the database
-still uses the old key and the stale `secret.key.new` is simply deleted the same way.
-
-With ERPSYNC_SECRET_KEY, the host cannot change the environment of other processes: the new
-key is written to `--new-key-file` (0600, before the commit, so it is never lost) and the
-admin sets ERPSYNC_SECRET_KEY to it. A key is never printed.
+How rotation survives being killed at any point is told in host/registry/keys.py.
 
 Known limit: a command that read the old key before the rotation and stores a secret after
 it writes that secret under the old key. Rotate while no other erpsync command runs.
@@ -26,24 +9,15 @@ it writes that secret under the old key. Rotate while no other erpsync command r
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from host.appstate import file_lock
 from host.cli.common import db_option, open_registry
 from host.cli.errors import CliError
-from host.registry.secrets import KEY_FILE_NAME, SECRET_KEY_ENV, SecretBox
-
-if TYPE_CHECKING:
-    from host.registry import Registry
-
-NEW_KEY_FILE_NAME = KEY_FILE_NAME + ".new"
-LOCK_FILE_NAME = KEY_FILE_NAME + ".lock"
+from host.registry.secrets import KEY_FILE_NAME, SECRET_KEY_ENV
 
 
 @click.group()
@@ -78,6 +52,14 @@ def rotate_key(new_key_file: str | None, db_path: str | None) -> None:
         erpsync secrets rotate-key
         ERPSYNC_SECRET_KEY=... erpsync secrets rotate-key --new-key-file new.key
     """
+    from host.registry.keys import (
+        LOCK_FILE_NAME,
+        NEW_KEY_FILE_NAME,
+        resolve_interrupted_rotation,
+        rotate_env_key,
+        rotate_key_file,
+    )
+
     registry = open_registry(db_path)
     if os.environ.get(SECRET_KEY_ENV):
         if not new_key_file:
@@ -104,7 +86,7 @@ def rotate_key(new_key_file: str | None, db_path: str | None) -> None:
         if (key_dir / NEW_KEY_FILE_NAME).exists():
             completed = resolve_interrupted_rotation(registry)
         if not key_path.exists():
-            if not any(True for _ in stored_secrets(registry)):
+            if not any(True for _ in registry.stored_secrets()):
                 click.echo(f"Nothing to rotate: no secret is stored and no {key_path} exists yet.")
                 return
             raise CliError(
@@ -194,105 +176,6 @@ def reset(
             ),
             err=True,
         )
-
-
-def rotate_key_file(registry: Registry) -> int:
-    """Rotate a key kept in secret.key (steps 2-4 of the module docstring); the caller locks."""
-    from cryptography.fernet import Fernet
-
-    key_dir = registry.secrets.key_dir
-    new_path = key_dir / NEW_KEY_FILE_NAME
-    new_key = Fernet.generate_key()
-    _write_new_key(new_path, new_key)
-    try:
-        count = registry.rotate_secrets(SecretBox(key_dir, key=new_key))
-    except BaseException:
-        # Committed or not? Only the stored secrets can tell; never delete a key in use.
-        with contextlib.suppress(Exception):
-            resolve_interrupted_rotation(registry)
-        raise
-    _install(new_path, key_dir / KEY_FILE_NAME)
-    return count
-
-
-def rotate_env_key(registry: Registry, new_key_file: Path) -> int:
-    """Rotate a key from ERPSYNC_SECRET_KEY; the new key goes to `new_key_file` first."""
-    from cryptography.fernet import Fernet
-
-    new_key = Fernet.generate_key()
-    _write_new_key(new_key_file, new_key)
-    box = SecretBox(registry.secrets.key_dir, key=new_key)
-    try:
-        return registry.rotate_secrets(box)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            if not any(_decrypts(box, s) for s in stored_secrets(registry)):
-                new_key_file.unlink()
-        raise
-
-
-def resolve_interrupted_rotation(registry: Registry) -> bool:
-    """Finish or discard a left-over secret.key.new; True when it was installed.
-
-    Every secret is re-encrypted in one transaction, so the new key decrypting any stored
-    secret means that transaction committed; decrypting none means it never did.
-    """
-    key_dir = registry.secrets.key_dir
-    new_path = key_dir / NEW_KEY_FILE_NAME
-    try:
-        box = SecretBox(key_dir, key=new_path.read_bytes().strip())
-    except FileNotFoundError:
-        return False
-    if any(_decrypts(box, s) for s in stored_secrets(registry)):
-        _install(new_path, key_dir / KEY_FILE_NAME)
-        return True
-    new_path.unlink()
-    return False
-
-
-def stored_secrets(registry: Registry) -> Iterator[str]:
-    """Every encrypted value in the registry: connector tokens and connection secrets."""
-    for row in registry.db.query("select token from connectors where token is not null"):
-        yield row["token"]
-    for row in registry.db.query("select secrets from connections where secrets is not null"):
-        yield row["secrets"]
-
-
-def _decrypts(box: SecretBox, token: str) -> bool:
-    from host.registry.secrets import SecretKeyError
-
-    try:
-        box.decrypt(token)
-    except (SecretKeyError, ValueError, TypeError):  # wrong or malformed key
-        return False
-    return True
-
-
-def _write_new_key(path: Path, key: bytes) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise CliError(
-            f"{str(path)!r} already exists; choose another path for the new key"
-            if path.name != NEW_KEY_FILE_NAME
-            else f"{str(path)!r} already exists: another rotation is running"
-        ) from None
-    except OSError as exc:
-        raise CliError(f"cannot create {str(path)!r}: {exc.strerror}") from exc
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _install(new_path: Path, key_path: Path) -> None:
-    os.replace(new_path, key_path)
-    with contextlib.suppress(OSError, AttributeError):  # directories cannot be fsync'ed on Windows
-        fd = os.open(key_path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _secrets(count: int) -> str:

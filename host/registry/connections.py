@@ -38,9 +38,14 @@ class Connections(Directory):
         test_state: str | None = None,
         test_message: str | None = None,
     ) -> ConnectionRecord:
-        """Insert a tested connection and its access list in one transaction."""
+        """Insert a tested connection and its access list in one transaction.
+
+        `secret_keys` are the keys the connector declares secret (`host.protocol.scrub.
+        secret_keys` of its fields): stored with the connection, they seal every later config
+        of it too."""
         user_names, group_names = sorted(set(users)), sorted(set(groups))
-        plain, sealed, kept = self._seal(config, secret_keys)
+        declared = sorted(set(secret_keys))
+        plain, sealed, kept = self._seal(config, declared)
         stamp = now()
         with self.transaction("connection.add", name):
             self.connector(connector)
@@ -60,6 +65,7 @@ class Connections(Directory):
                     "config": json.dumps(plain, sort_keys=True),
                     "secrets": sealed,
                     "secret_keys": json.dumps(kept),
+                    "secret_fields": json.dumps(declared),
                     "active": 0,
                     "last_test_state": test_state,
                     "last_test_message": test_message,
@@ -88,6 +94,16 @@ class Connections(Directory):
         hidden = {k: v for k, v in config.items() if k in secret and v not in (None, "")}
         sealed = self.secrets.encrypt(json.dumps(hidden, sort_keys=True)) if hidden else None
         return plain, sealed, sorted(hidden)
+
+    def _secret_fields(self, guid: str) -> set[str]:
+        """The keys this connection seals: its connector's declaration when it was stored,
+        and every key a stored config held sealed (rows older than that column)."""
+        row = self.db.execute(
+            "select secret_fields, secret_keys from connections where guid = ?", [guid]
+        ).fetchone()
+        if row is None:
+            return set()
+        return {str(k) for column in row for k in json.loads(column or "[]")}
 
     def _connection_row(self, name: str) -> dict[str, Any] | None:
         rows = list(self.db.table("connections").rows_where("name = ?", [name]))
@@ -221,7 +237,11 @@ class Connections(Directory):
         test_state: str | None = UNCHANGED,
         test_message: str | None = None,
     ) -> ConnectionRecord:
-        """Change a connection atomically; `expected_updated_at` refuses a lost update."""
+        """Change a connection atomically; `expected_updated_at` refuses a lost update.
+
+        A new `config` is sealed by the secret keys stored with the connection, plus any
+        `secret_keys` given (a connector that declares a new password field): a key once
+        secret is never written in clear, whatever the caller passes."""
         with self.transaction():
             current = self.connection_by_guid(guid)
             if current is None:
@@ -239,17 +259,19 @@ class Connections(Directory):
             if description is not UNCHANGED:
                 changes["description"] = description
             if config is not UNCHANGED:
-                plain, sealed, kept = self._seal(config, secret_keys)
+                declared = sorted(self._secret_fields(guid).union(secret_keys))
+                plain, sealed, kept = self._seal(config, declared)
                 changes.update(
                     config=json.dumps(plain, sort_keys=True),
                     secrets=sealed,
                     secret_keys=json.dumps(kept),
+                    secret_fields=json.dumps(declared),
                 )
             if test_state is not UNCHANGED:
                 secrets = (
                     self.connection_secrets(guid)
                     if config is UNCHANGED
-                    else [str(config[k]) for k in secret_keys if config.get(k) not in (None, "")]
+                    else [str(config[k]) for k in kept]
                 )
                 changes.update(
                     last_test_state=test_state,

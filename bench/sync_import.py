@@ -104,7 +104,7 @@ def measure(customers: int, runs: int) -> dict[str, Any]:
             import_rates.append(m / (time.perf_counter() - start))
             assert m == n == customers, (m, n)
         incremental = {}
-        from host.cli.common import client_for_connector
+        from host.admin.clients import client_for_connector
         from host.connector import Actor
         from host.sync.engine import run_connection
 

@@ -12,6 +12,7 @@ import contextlib
 import json as jsonlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,6 +28,36 @@ CONFIG_ERROR = "config_error"
 TRANSIENT = "transient"
 SYSTEM = "system"
 
+# What happened, the one classification of a failed call: everything else (whose move it
+# is, whether to retry, whether a conformance run can go on, the admin's error kind and so
+# the CLI's exit code) is read from it, through FAILURES.
+UNREACHABLE = "unreachable"
+BUSY = "busy"
+UNAUTHORIZED = "unauthorized"
+CERTIFICATE = "certificate"
+PROTOCOL = "protocol"
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class FailureClass:
+    """`kind`: whose move (Airbyte's config_error, transient, system); `retry`: an idempotent
+    call may be tried again; `ends_run`: no further call to this connector can tell more."""
+
+    kind: str
+    retry: bool
+    ends_run: bool
+
+
+FAILURES: dict[str, FailureClass] = {
+    UNREACHABLE: FailureClass(TRANSIENT, retry=True, ends_run=True),
+    BUSY: FailureClass(TRANSIENT, retry=True, ends_run=True),
+    UNAUTHORIZED: FailureClass(CONFIG_ERROR, retry=False, ends_run=True),
+    CERTIFICATE: FailureClass(CONFIG_ERROR, retry=False, ends_run=False),
+    PROTOCOL: FailureClass(SYSTEM, retry=False, ends_run=False),
+    REFUSED: FailureClass(SYSTEM, retry=False, ends_run=False),
+}
+
 ConfigLookup = Callable[[str], Awaitable[Mapping[str, Any] | None]]
 SecretLookup = Callable[[str], Awaitable[Sequence[str]]]
 
@@ -35,48 +66,62 @@ INFO_IDENTIFIERS = ("id", "protocol_version")
 
 
 class ConnectorClientError(Exception):
-    """A call that did not get a protocol answer; `kind` says whose move it is."""
+    """A call that did not get a protocol answer; `failure` says what happened (FAILURES)."""
 
-    kind = SYSTEM
+    failure = PROTOCOL
+
+    @property
+    def kind(self) -> str:
+        """Whose move it is: config_error (the admin's), transient (wait), system (a bug)."""
+        return FAILURES[self.failure].kind
+
+    @property
+    def retry(self) -> bool:
+        return FAILURES[self.failure].retry
+
+    @property
+    def ends_run(self) -> bool:
+        return FAILURES[self.failure].ends_run
 
 
 class ConnectorUnreachable(ConnectorClientError):
-    kind = TRANSIENT
+    failure = UNREACHABLE
 
 
 class Unauthorized(ConnectorClientError):
-    kind = CONFIG_ERROR
+    failure = UNAUTHORIZED
 
 
 class ProtocolError(ConnectorClientError):
-    kind = SYSTEM
+    failure = PROTOCOL
 
 
 class CertificateError(ConnectorClientError):
     """The connector's TLS certificate does not verify: the admin must fix trust, not retry."""
 
-    kind = CONFIG_ERROR
+    failure = CERTIFICATE
 
 
 class ConnectorBusy(ConnectorClientError):
     """HTTP 502/503/504: a proxy or the connector is temporarily unable to answer."""
 
-    kind = TRANSIENT
+    failure = BUSY
 
 
-TRANSIENT_ERRORS = (ConnectorUnreachable, ConnectorBusy)
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 
 class CallFailed(ConnectorClientError):
     """The connector answered with an error envelope where a payload was needed."""
 
+    failure = REFUSED
+
     def __init__(self, message: str, response: Response):
         super().__init__(message)
         self.response = response
 
     @property
-    def kind(self) -> str:  # type: ignore[override]
+    def kind(self) -> str:
         return TRANSIENT if self.response.error_code == "timeout" else SYSTEM
 
 
@@ -261,10 +306,10 @@ class ConnectorClient:
         while True:
             try:
                 return await self._attempt(method, path, json=json, params=params, what=what)
-            except TRANSIENT_ERRORS:
+            except ConnectorClientError as exc:
                 overall = current_deadline()
                 pause = self._backoff * 2**attempt
-                if not idempotent or attempt >= self._retries:
+                if not exc.retry or not idempotent or attempt >= self._retries:
                     raise
                 if overall is not None and overall.remaining() <= pause:
                     raise  # no time left for another try: the last error says why

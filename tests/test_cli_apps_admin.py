@@ -86,8 +86,8 @@ def test_appstate_does_not_import_heavy_modules() -> None:
 
 
 def test_disable_and_enable_the_bundled_app(invoke: Invoke, home: Path) -> None:
-    from host.cli.common import make_client
-    from host.cli.errors import CliError
+    from host.admin.clients import make_client
+    from host.admin.errors import NotFound
 
     assert (
         ok(invoke("apps", "disable", "mock")).stdout
@@ -101,7 +101,7 @@ def test_disable_and_enable_the_bundled_app(invoke: Invoke, home: Path) -> None:
 
     loaded = load_apps()
     assert "mock" not in loaded.connectors  # so `erpsync serve` does not serve it
-    with pytest.raises(CliError, match="no installed app provides connector 'mock'"):
+    with pytest.raises(NotFound, match="no installed app provides connector 'mock'"):
         make_client("app:mock", token=None)
     assert "mock" in load_apps(disabled=()).connectors  # an explicit set overrides the file
 

@@ -13,8 +13,8 @@ from helpers import MOCK_CONFIG, MOCK_PASSWORD
 from helpers.fake_http import Answer, fake_server
 from helpers.mock_server import MockServer, free_port
 
-from host.cli.common import make_client
-from host.cli.errors import CliError
+from host.admin.clients import make_client
+from host.admin.errors import NotFound
 from host.client import (
     CallFailed,
     ConnectorBusy,
@@ -426,7 +426,7 @@ def test_app_client_re_sends_a_config_it_forgot_from_the_registry(erpsync_home: 
 
 
 def test_make_client_for_an_unknown_app_connector_names_the_installed_ones() -> None:
-    with pytest.raises(CliError, match="no installed app provides connector 'nope'") as caught:
+    with pytest.raises(NotFound, match="no installed app provides connector 'nope'") as caught:
         make_client("app:nope", token=None)
     assert "mock" in str(caught.value)
 

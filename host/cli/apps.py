@@ -391,7 +391,8 @@ def check_app(
         erpsync apps check http://127.0.0.1:8765/connectors/acme --token-file tok --json
         erpsync apps check acme --config-file acme.json --write --only changed_since
     """
-    from host.cli.common import make_client, run_async
+    from host.admin.clients import make_client
+    from host.cli.common import run_async
     from host.cli.connectors import read_token
     from host.cli.errors import EXIT_CONNECTOR_REFUSED
     from host.conformance import select_checks

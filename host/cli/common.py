@@ -11,8 +11,7 @@ import click
 from host.cli.errors import CliError, safe
 
 if TYPE_CHECKING:
-    from host.client import ConnectorClient
-    from host.registry import ConnectorRecord, Registry
+    from host.registry import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -141,82 +140,6 @@ def check_connector_url(url: str) -> str:
             f"...@{parts.hostname}); give the connector's token with --token or --token-file"
         )
     return url.rstrip("/")
-
-
-def make_client(
-    url: str,
-    *,
-    token: str | None,
-    registry: Registry | None = None,
-    label: str | None = None,
-    timeout: float = 15.0,
-    ca_bundle: str | None = None,
-    secrets: Sequence[str] = (),
-) -> ConnectorClient:
-    """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI.
-
-    `secrets` (besides the token and a saved connection's own) are scrubbed from answers."""
-    import httpx
-
-    from host.client import ConnectorClient
-
-    lookup = secret_lookup = None
-    if registry is not None:
-        reg = registry
-
-        async def lookup(guid: str) -> Mapping[str, Any] | None:
-            return reg.connection_config(guid)
-
-        async def secret_lookup(guid: str) -> list[str]:
-            return reg.connection_secrets(guid)
-
-    if url.startswith("app:"):
-        from host.apps import load_apps
-        from host.server import create_app
-
-        connector_id = url[4:]
-        loaded = load_apps()
-        connector = loaded.connectors.get(connector_id)
-        if connector is None:
-            served = ", ".join(sorted(loaded.connectors)) or "none"
-            raise CliError(
-                f"no installed app provides connector {connector_id!r} (installed: {served})"
-            )
-        app = create_app({connector_id: connector}, token=None)
-        return ConnectorClient(
-            f"http://app/connectors/{connector_id}",
-            transport=httpx.ASGITransport(app=app),
-            config_lookup=lookup,
-            secret_lookup=secret_lookup,
-            label=label or url,
-            timeout=timeout,
-            secrets=secrets,
-        )
-    return ConnectorClient(
-        url,
-        token=token,
-        config_lookup=lookup,
-        secret_lookup=secret_lookup,
-        label=label or url,
-        timeout=timeout,
-        ca_bundle=ca_bundle,
-        secrets=secrets,
-    )
-
-
-def client_for_connector(
-    registry: Registry, record: ConnectorRecord, secrets: Sequence[str] = ()
-) -> ConnectorClient:
-    """A client for a registered connector; `secrets` are scrubbed from its answers (the
-    secret values of a config about to be sent, when its fields are known here)."""
-    return make_client(
-        record.url,
-        token=registry.connector_token(record.name),
-        registry=registry,
-        label=f"connector {record.name!r} ({record.url})",
-        ca_bundle=record.ca_bundle,
-        secrets=secrets,
-    )
 
 
 def check_ca_bundle(path: str) -> str:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from host.admin.clients import client_for_connector
 from host.cli.common import (
-    client_for_connector,
     db_option,
     emit_json,
     json_option,
@@ -510,7 +510,7 @@ async def _test_many(
 ) -> list[dict[str, Any]]:
     """Test connections concurrently, bounded; one HTTP client (and one protocol check)
     per connector."""
-    from host.client import TRANSIENT_ERRORS, ConnectorClientError
+    from host.client import ConnectorClientError
 
     clients: dict[str, ConnectorClient] = {}
     checks: dict[str, asyncio.Future[None]] = {}
@@ -530,16 +530,20 @@ async def _test_many(
                         )
                     await asyncio.shield(checks[record.connector])
                     response = await clients[record.connector].test_connection(record.guid)
-            except TRANSIENT_ERRORS as exc:
+            except ConnectorClientError as exc:
+                if not exc.retry:
+                    return {
+                        **base,
+                        "state": "error",
+                        "message": str(exc),
+                        "_exit": client_exit_code(exc),
+                    }
                 return {
                     **base,
                     "state": "unreachable",
                     "message": str(exc),
                     "_exit": EXIT_UNREACHABLE,
                 }
-            except ConnectorClientError as exc:
-                code = client_exit_code(exc)
-                return {**base, "state": "error", "message": str(exc), "_exit": code}
         return {
             **base,
             "state": response.state.value,

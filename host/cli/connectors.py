@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from host.admin.clients import make_client
 from host.cli.common import (
     check_ca_bundle,
     check_connector_url,
     db_option,
     emit_json,
     json_option,
-    make_client,
     open_registry,
     print_table,
     run_async,

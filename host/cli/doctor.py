@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from host.admin.clients import client_for_connector
 from host.cli.common import (
-    client_for_connector,
     db_option,
     emit_json,
     json_option,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -67,6 +68,42 @@ def safe(value: object, limit: int = MAX_SHOWN_LENGTH) -> str:
     return printable(text)
 
 
+EXIT_BY_KIND = {
+    "error": EXIT_ERROR,
+    "not_found": EXIT_ERROR,
+    "invalid_input": EXIT_ERROR,
+    "conflict": EXIT_ERROR,
+    "activation_refused": EXIT_ERROR,
+    "test_failed": EXIT_CONNECTOR_REFUSED,
+    "unreachable": EXIT_UNREACHABLE,
+    "busy": EXIT_UNREACHABLE,
+    "protocol_mismatch": EXIT_PROTOCOL,
+    "aborted": EXIT_ABORTED,
+}
+"""The one table from the admin core's error kinds (host.admin.errors) to exit codes."""
+
+
+def exit_code_of(kind: str) -> int:
+    """The exit code of an admin error kind (an unknown kind is a plain error)."""
+    return EXIT_BY_KIND.get(kind, EXIT_ERROR)
+
+
+def admin_exit_code(exc: Exception) -> int:
+    """The exit code of an AdminError; a refused activation exits as the connector failure
+    that blocked it, when there was one."""
+    kind = getattr(exc, "blocked_by", None) or getattr(exc, "kind", "error")
+    return exit_code_of(str(kind))
+
+
+def cli_error(exc: Exception) -> CliError:
+    """An AdminError (or a ConnectorClientError, classified by host.admin.errors) as the
+    one line and exit code the CLI ends with."""
+    from host.admin.errors import AdminError, from_client_error
+
+    error = exc if isinstance(exc, AdminError) else from_client_error(exc)
+    return CliError(str(error), admin_exit_code(error))
+
+
 @contextmanager
 def translate_errors() -> Iterator[None]:
     """Map library errors to CliError; imports are lazy so `--help` stays light."""
@@ -80,9 +117,12 @@ def translate_errors() -> Iterator[None]:
 
         if isinstance(exc, RegistryError | SecretKeyError):
             raise CliError(str(exc)) from exc
-        client = _client_module()
+        admin = sys.modules.get("host.admin.errors")
+        if admin is not None and isinstance(exc, admin.AdminError):
+            raise cli_error(exc) from exc
+        client = sys.modules.get("host.client")
         if client is not None and isinstance(exc, client.ConnectorClientError):
-            raise CliError(str(exc), client_exit_code(exc)) from exc
+            raise cli_error(exc) from exc
         if isinstance(exc, UnicodeError):
             # Undecodable bytes in an argument (Python keeps them as lone surrogates) or in a
             # file: the text itself is not repeated, it may be a password.
@@ -94,17 +134,7 @@ def translate_errors() -> Iterator[None]:
 
 
 def client_exit_code(exc: Exception) -> int:
-    """The exit code of a ConnectorClientError: 4 transient, 3 refused, 5 anything else."""
-    from host.client import TRANSIENT_ERRORS, CallFailed  # loaded already: exc is one of its
+    """The exit code of a ConnectorClientError (host.client.FAILURES → admin kind → code)."""
+    from host.admin.errors import from_client_error
 
-    if isinstance(exc, TRANSIENT_ERRORS):
-        return EXIT_UNREACHABLE
-    if isinstance(exc, CallFailed):
-        return EXIT_CONNECTOR_REFUSED
-    return EXIT_PROTOCOL
-
-
-def _client_module():  # type: ignore[no-untyped-def]
-    import sys
-
-    return sys.modules.get("host.client")
+    return admin_exit_code(from_client_error(exc))

@@ -271,7 +271,8 @@ def lists(
         erpsync mapping lists acme --auto
         erpsync mapping lists acme --map project_statuses:CANC=4
     """
-    from host.cli.common import client_for_connector, run_async
+    from host.admin.clients import client_for_connector
+    from host.cli.common import run_async
     from host.cli.crm import open_crm_for
     from host.sync.settings import list_items, list_pairs, propose_list_mapping, save_list_mapping
 

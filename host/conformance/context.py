@@ -17,11 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from host.client import (
     CallFailed,
-    ConnectorBusy,
     ConnectorClient,
     ConnectorClientError,
-    ConnectorUnreachable,
-    Unauthorized,
 )
 from host.conformance.model import CheckFailed, CheckSkipped, Need, fail, skip
 from host.connector import Access, Actor, Field, FieldType, Response
@@ -33,8 +30,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ABORT_ERRORS: tuple[type[Exception], ...] = (ConnectorUnreachable, ConnectorBusy, Unauthorized)
-"""Failures that make every check meaningless: the run stops and says so once."""
+
+def ends_run(exc: BaseException) -> bool:
+    """A failure that makes every check meaningless (the connector cannot be reached or
+    refuses the token, host.client.FAILURES): the run stops and says so once."""
+    return isinstance(exc, ConnectorClientError) and exc.ends_run
+
 
 WRITE_PREFERENCE = ("customer", "supplier", "partner", "project", "person")
 """The actor type the write checks create in: a top-level one first (persons need a parent)."""
@@ -104,9 +105,9 @@ class Context:
         if key not in self._memo:
             try:
                 self._memo[key] = (True, await factory())
-            except ABORT_ERRORS:
-                raise
             except Exception as exc:
+                if ends_run(exc):
+                    raise
                 self._memo[key] = (False, exc)
         ok, value = self._memo[key]
         if ok:

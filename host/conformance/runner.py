@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.client import CallFailed, ConnectorClient, ConnectorClientError
 from host.conformance.checks import CHECKS
-from host.conformance.context import ABORT_ERRORS, Context, describe
+from host.conformance.context import Context, describe
 from host.conformance.model import (
     Check,
     CheckFailed,
@@ -56,8 +56,6 @@ async def run_check(check: Check, ctx: Context) -> CheckResult:
         async with asyncio.timeout(CHECK_TIMEOUT):
             await ctx.require(check.needs)
             result.message = await check.function(ctx) or ""
-    except ABORT_ERRORS:
-        raise
     except CheckFailed as exc:
         result.status, result.message = Status.FAIL, exc.message
         result.expected, result.got = exc.expected, exc.got
@@ -67,6 +65,8 @@ async def run_check(check: Check, ctx: Context) -> CheckResult:
         result.status, result.message = Status.FAIL, str(exc)
         result.expected, result.got = "a successful answer", describe(exc)
     except ConnectorClientError as exc:
+        if exc.ends_run:
+            raise
         result.status, result.message = Status.FAIL, str(exc)
         result.expected, result.got = "a protocol v1 answer", describe(exc)
     except TimeoutError:
@@ -100,10 +100,10 @@ async def run_suite(
     try:
         try:
             ctx.info = await client.info()
-        except ABORT_ERRORS:
-            raise
-        except ConnectorClientError:
-            pass  # the info check says what is wrong with it
+        except ConnectorClientError as exc:
+            if exc.ends_run:
+                raise
+            # otherwise the info check says what is wrong with it
         for check in checks:
             report.results.append(await run_check(check, ctx))
     finally:

@@ -80,7 +80,7 @@ def connection_lock(crm: Any, guid: str) -> Any:
 
 def sync_one(db_path: str | None, guid: str, *, page_size: int = 500) -> dict[str, Any]:
     """One pass for connection `guid` under its lock; {"skipped": ...} if another has it."""
-    from host.cli.common import client_for_connector  # the one way clients are made
+    from host.admin.clients import client_for_connector  # the one way clients are made
     from host.crm import open_crm
     from host.registry import Registry
     from host.sync.engine import run_connection

@@ -249,8 +249,7 @@ def _error_text(exc: BaseException, token: str | None) -> str:
 
 
 async def _fetch_info(record: ConnectorRecord, token: str | None) -> dict[str, Any]:
-    # The CLI's client factory until the admin core (host/admin) offers one to every face.
-    from host.cli.common import make_client
+    from host.admin.clients import make_client
 
     client = await run_in_threadpool(
         make_client,

@@ -1,0 +1,152 @@
+"""The admin core's failures: a `kind` each face maps once (an exit code, an HTTP status).
+
+Every message is one line, already scrubbed of secrets (connector texts reach it through
+the ConnectorClient, which masks the token and the config's secrets); a face only escapes
+and cuts it for its medium.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from host.connector import Response
+    from host.protocol.validation import ValidationReport
+
+ERROR = "error"
+NOT_FOUND = "not_found"
+INVALID_INPUT = "invalid_input"
+CONFLICT = "conflict"
+TEST_FAILED = "test_failed"
+UNREACHABLE = "unreachable"
+BUSY = "busy"
+PROTOCOL_MISMATCH = "protocol_mismatch"
+ACTIVATION_REFUSED = "activation_refused"
+ABORTED = "aborted"
+
+KINDS = (
+    ERROR,
+    NOT_FOUND,
+    INVALID_INPUT,
+    CONFLICT,
+    TEST_FAILED,
+    UNREACHABLE,
+    BUSY,
+    PROTOCOL_MISMATCH,
+    ACTIVATION_REFUSED,
+    ABORTED,
+)
+"""Every kind an admin workflow raises; each face maps all of them (a test checks)."""
+
+
+class AdminError(Exception):
+    """An expected failure of an admin workflow: a kind and a one-line message."""
+
+    kind: str = ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(AdminError):
+    """No connector, connection, user or group of that name."""
+
+    kind = NOT_FOUND
+
+
+class InvalidInput(AdminError):
+    """A value given is wrong; `report` holds the per-field errors of a config, if any."""
+
+    kind = INVALID_INPUT
+
+    def __init__(self, message: str, report: ValidationReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class Conflict(AdminError):
+    """The name is taken, or someone else changed the record meanwhile, or it is in use."""
+
+    kind = CONFLICT
+
+
+class TestFailed(AdminError):
+    """The connector answered with a failure; `response` is its (scrubbed) answer and `step`
+    says which call it answered (test, save)."""
+
+    kind = TEST_FAILED
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, message: str, response: Response, step: str = "test") -> None:
+        super().__init__(message)
+        self.response = response
+        self.step = step
+
+
+class Unreachable(AdminError):
+    """The connector could not be reached: refused, timed out, DNS."""
+
+    kind = UNREACHABLE
+
+
+class Busy(AdminError):
+    """The connector (or a proxy before it) answered 502-504: try again later."""
+
+    kind = BUSY
+
+
+class ProtocolMismatch(AdminError):
+    """The connector answered, but not in protocol v1, or refused the token, or its TLS
+    certificate does not verify: the admin must fix the URL, token or trust."""
+
+    kind = PROTOCOL_MISMATCH
+
+
+class ActivationRefused(AdminError):
+    """Every reason a connection cannot be activated. `blocked_by` is the kind of the
+    connector failure when the connector could not be asked (else None)."""
+
+    kind = ACTIVATION_REFUSED
+
+    def __init__(self, message: str, reasons: Sequence[str], blocked_by: str | None = None) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons)
+        self.blocked_by = blocked_by
+
+
+class Aborted(AdminError):
+    """The admin gave up (Ctrl-C, end of input, declined); nothing was saved."""
+
+    kind = ABORTED
+
+
+def from_client_error(exc: Exception) -> AdminError:
+    """The admin kind of a ConnectorClientError, read from its one classification
+    (`failure`, host.client); any other exception is returned as a plain AdminError."""
+    from host.client import (
+        BUSY as F_BUSY,
+    )
+    from host.client import (
+        REFUSED,
+        CallFailed,
+        ConnectorClientError,
+    )
+    from host.client import (
+        UNREACHABLE as F_UNREACHABLE,
+    )
+
+    message = str(exc)
+    if not isinstance(exc, ConnectorClientError):
+        return AdminError(message)
+    if exc.failure == F_UNREACHABLE:
+        return Unreachable(message)
+    if exc.failure == F_BUSY:
+        return Busy(message)
+    if exc.failure == REFUSED and isinstance(exc, CallFailed):
+        return TestFailed(message, exc.response, step="call")
+    return ProtocolMismatch(message)

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import click
 
+from host.text import printable
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -42,16 +44,6 @@ MAX_SHOWN_LENGTH = 200
 characters, with a marker saying how many were left out."""
 
 MAX_ERROR_LENGTH = 2000
-
-
-def printable(text: str) -> str:
-    """One printable line: a newline, escape code or other control character (C0, C1, DEL)
-    and a format character (zero-width space, bidi override: Unicode category Cf) that came
-    with a value (a name, a config key, a connector's explanation) is shown escaped, so an
-    error can neither span lines, nor drive the terminal, nor hide or reorder what it says."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def safe(value: object, limit: int = MAX_SHOWN_LENGTH) -> str:

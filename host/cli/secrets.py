@@ -1,7 +1,8 @@
 """`erpsync secrets`: rotate the key that encrypts stored passwords and connector tokens,
 or drop the secrets a lost key can no longer decrypt (`reset`).
 
-How rotation survives being killed at any point is told in host/registry/keys.py.
+The workflows are host/admin/keys.py; how rotation survives being killed at any point
+is told in host/registry/keys.py. This module parses and renders.
 
 Known limit: a command that read the old key before the rotation and stores a secret after
 it writes that secret under the old key. Rotate while no other erpsync command runs.
@@ -9,15 +10,13 @@ it writes that secret under the old key. Rotate while no other erpsync command r
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from host.appstate import file_lock
 from host.cli.common import db_option, open_registry
 from host.cli.errors import CliError
-from host.registry.secrets import KEY_FILE_NAME, SECRET_KEY_ENV
+from host.registry.secrets import SECRET_KEY_ENV
 
 
 @click.group()
@@ -52,53 +51,26 @@ def rotate_key(new_key_file: str | None, db_path: str | None) -> None:
         erpsync secrets rotate-key
         ERPSYNC_SECRET_KEY=... erpsync secrets rotate-key --new-key-file new.key
     """
-    from host.registry.keys import (
-        LOCK_FILE_NAME,
-        NEW_KEY_FILE_NAME,
-        resolve_interrupted_rotation,
-        rotate_env_key,
-        rotate_key_file,
-    )
+    from host.admin.keys import rotate_key as rotate
 
-    registry = open_registry(db_path)
-    if os.environ.get(SECRET_KEY_ENV):
-        if not new_key_file:
-            raise CliError(
-                f"the key comes from {SECRET_KEY_ENV}: give --new-key-file PATH to receive "
-                f"the new key, then set {SECRET_KEY_ENV} to its content"
-            )
-        count = rotate_env_key(registry, Path(new_key_file))
+    done = rotate(open_registry(db_path), Path(new_key_file) if new_key_file else None)
+    if done.from_env:
         click.echo(
-            f"Re-encrypted {_secrets(count)} with a new key written to {new_key_file}. "
+            f"Re-encrypted {_secrets(done.count)} with a new key written to {new_key_file}. "
             f"Set {SECRET_KEY_ENV} to the content of that file for every erpsync process: "
             "the old key decrypts nothing any more."
         )
         return
-    if new_key_file:
-        raise CliError(
-            f"--new-key-file is only for a key from {SECRET_KEY_ENV}; "
-            f"the key file {KEY_FILE_NAME} is replaced in place"
+    if done.nothing_stored:
+        click.echo(f"Nothing to rotate: no secret is stored and no {done.key_path} exists yet.")
+        return
+    if done.completed_interrupted:
+        click.echo(
+            f"Completed an interrupted rotation: {done.key_path} holds the key it committed."
         )
-    key_dir = registry.secrets.key_dir
-    key_path = key_dir / KEY_FILE_NAME
-    with file_lock(key_dir / LOCK_FILE_NAME):
-        completed = False
-        if (key_dir / NEW_KEY_FILE_NAME).exists():
-            completed = resolve_interrupted_rotation(registry)
-        if not key_path.exists():
-            if not any(True for _ in registry.stored_secrets()):
-                click.echo(f"Nothing to rotate: no secret is stored and no {key_path} exists yet.")
-                return
-            raise CliError(
-                f"no key file {str(key_path)!r} (and {SECRET_KEY_ENV} is not set): "
-                "the stored secrets cannot be decrypted"
-            )
-        count = rotate_key_file(registry)
-    if completed:
-        click.echo(f"Completed an interrupted rotation: {key_path} holds the key it committed.")
     click.echo(
-        f"Re-encrypted {_secrets(count)} with a new key; {key_path} now holds it and the old "
-        "key decrypts nothing any more."
+        f"Re-encrypted {_secrets(done.count)} with a new key; {done.key_path} now holds it and "
+        "the old key decrypts nothing any more."
     )
 
 
@@ -133,18 +105,12 @@ def reset(
     chosen = [o for o in (connector_name, connection_name, reset_all) if o]
     if len(chosen) != 1:
         raise CliError("give one of --connector NAME, --connection NAME or --all", 2)
+    from host.admin import keys
+
     registry = open_registry(db_path)
     kind = "connector" if connector_name else "connection" if connection_name else None
     name = connector_name or connection_name
-    lost = [
-        f"{k} {n}"
-        for k, n, _ in registry.undecryptable_secrets()
-        if kind in (None, k) and name in (None, n)
-    ]
-    if kind == "connector" and name is not None:
-        registry.connector(name)
-    elif kind == "connection" and name is not None:
-        registry.connection(name)
+    lost = keys.lost_secrets(registry, kind, name)
     if not lost:
         click.echo("Nothing to reset: every stored secret there decrypts.")
         return
@@ -154,24 +120,19 @@ def reset(
             abort=True,
             err=True,
         )
-    dropped = registry.reset_secrets(kind, name)
+    done = keys.reset(registry, kind, name)
     click.echo(
-        f"Dropped the undecryptable secrets of {', '.join(dropped)}. Re-enter them with "
+        f"Dropped the undecryptable secrets of {', '.join(done.dropped)}. Re-enter them with "
         "erpsync connectors edit NAME --token-file FILE / erpsync connections edit NAME "
         "--config KEY=VALUE (then test and activate the connection)."
     )
-    left = registry.undecryptable_secrets()
-    if left:
-        missing = (
-            not os.environ.get(SECRET_KEY_ENV)
-            and not (registry.secrets.key_dir / KEY_FILE_NAME).exists()
-        )
+    if done.left:
         click.echo(
-            f"note: {len(left)} other record(s) still hold secrets the key cannot decrypt"
+            f"note: {done.left} other record(s) still hold secrets the key cannot decrypt"
             + (
                 "; while the key is missing, no new secret can be stored until they are "
                 "reset too (--all) or the key is restored"
-                if missing
+                if done.key_missing
                 else ""
             ),
             err=True,

@@ -18,7 +18,15 @@ from typing import Any
 
 from common import emit, log, machine
 
-SUITES = ("startup", "conn_test", "server_rps", "paging", "registry_list", "sync_import")
+SUITES = (
+    "startup",
+    "conn_test",
+    "server_rps",
+    "paging",
+    "registry_list",
+    "sync_import",
+    "web_sync_tab",
+)
 
 
 def main() -> None:

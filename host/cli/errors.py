@@ -8,7 +8,10 @@ from contextlib import contextmanager
 
 import click
 
-from host.text import printable
+# The one text-safety implementation, shared with the web; re-exported for the CLI's modules.
+from host.text import MAX_SHOWN_LENGTH as MAX_SHOWN_LENGTH
+from host.text import printable as printable
+from host.text import safe
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -39,25 +42,7 @@ class CliError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]
 
 
-MAX_SHOWN_LENGTH = 200
-"""A value printed for a human (a cell, a name, a connector's text) is cut after this many
-characters, with a marker saying how many were left out."""
-
 MAX_ERROR_LENGTH = 2000
-
-
-def safe(value: object, limit: int = MAX_SHOWN_LENGTH) -> str:
-    """`value` as it may reach a terminal: cut after `limit` characters with a marker such as
-    `…[+123 chars]`, then made one printable line (see `printable`).
-
-    Every human output of a text that came from a connector or was typed by an admin (names,
-    descriptions, explanations, labels, audit lines) goes through here; JSON output does not
-    (json.dumps escapes control characters itself).
-    """
-    text = "" if value is None else str(value)
-    if len(text) > limit:
-        text = f"{text[:limit]}…[+{len(text) - limit} chars]"
-    return printable(text)
 
 
 EXIT_BY_KIND = {

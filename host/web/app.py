@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from host.apps import LoadedApps
     from host.registry import Registry
     from host.registry.admins import AdminStore
+    from host.web.sync import ScrubberCache
 
 HERE = Path(__file__).parent
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
@@ -56,8 +57,8 @@ class WebContext:
         self._local = threading.local()
         self._apps: LoadedApps | None = None
         self._apps_lock = threading.Lock()
-        self.secret_cache: dict[str, list[str] | None] = {}
-        """Sealed secret -> its values, for the Sync tab's scrubbing (host/web/sync.py)."""
+        self.scrubber_cache: ScrubberCache = {}
+        """(sealed secrets, token) -> Scrubber, for the Sync tab's own check (host/web/sync.py)."""
 
     def registry(self) -> Registry:
         registry: Registry | None = getattr(self._local, "registry", None)
@@ -88,10 +89,11 @@ class WebContext:
 
 
 def make_environment() -> Any:
-    """Jinja2 with autoescape on for every template, and the text filters of host.web.text."""
+    """Jinja2 with autoescape on for every template; `shown` is host.text.safe, the same
+    one-line, bounded text the CLI prints."""
     import jinja2
 
-    from host.web.text import shown
+    from host.text import safe
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
@@ -100,7 +102,7 @@ def make_environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["shown"] = shown
+    env.filters["shown"] = safe
     return env
 
 

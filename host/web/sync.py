@@ -18,7 +18,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from host.web.text import shown, without_secrets
+from host.protocol.scrub import Scrubber
+from host.text import safe
 
 if TYPE_CHECKING:
     from host.apps import LoadedApps
@@ -67,7 +68,7 @@ def when(stamp: str | None) -> str:
     try:
         moment = datetime.fromisoformat(stamp).astimezone(UTC)
     except ValueError:
-        return shown(stamp, 40)
+        return safe(stamp, 40)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -82,34 +83,42 @@ def _app_of(url: str, apps: LoadedApps) -> tuple[str, str]:
 
 SECRET_CACHE_LIMIT = 50_000
 
+KEY_CANNOT_DECRYPT = "(message hidden: the secret key cannot decrypt this connection's secrets)"
 
-def _connection_secrets(
-    registry: Registry, cache: dict[str, list[str] | None] | None = None
-) -> dict[str, list[str] | None]:
-    """GUID -> its secret values (None: the key cannot decrypt them), to keep them out of the
-    test messages connectors wrote. One query for all rows, however many there are.
+ScrubberCache = dict[tuple[str, str], Scrubber | None]
+"""(sealed secrets, connector token) -> the Scrubber of that connection (None: the key cannot
+decrypt its secrets)."""
 
-    `cache` maps a sealed value to its secrets: a ciphertext never changes meaning, and
-    decrypting 1,000 of them would be most of the page's time.
+
+def _connection_scrubbers(
+    registry: Registry, tokens: dict[str, str], cache: ScrubberCache | None = None
+) -> dict[str, Scrubber | None]:
+    """GUID -> the Scrubber of its secret values and its connector's token, for the rows with
+    a test message to show (None: the key cannot decrypt the secrets). One query for all rows.
+
+    The registry stores test messages scrubbed already; this is the web's own check behind
+    it, with the same Scrubber. `cache` keeps a Scrubber per ciphertext (a sealed value never
+    changes meaning): decrypting 1,000 of them would be most of the page's time.
     """
     from host.registry.secrets import SecretKeyError
 
     cache = {} if cache is None else cache
     if len(cache) > SECRET_CACHE_LIMIT:
         cache.clear()
-    found: dict[str, list[str] | None] = {}
+    found: dict[str, Scrubber | None] = {}
     rows = registry.db.execute(
-        "select guid, secrets from connections where secrets is not null and "
+        "select guid, connector, secrets from connections where secrets is not null and "
         "coalesce(last_test_message, '') != ''"
     ).fetchall()
-    for guid, sealed in rows:
-        if sealed not in cache:
+    for guid, connector, sealed in rows:
+        key = (sealed, tokens.get(connector, ""))
+        if key not in cache:
             try:
                 values = json.loads(registry.secrets.decrypt(sealed))
             except (SecretKeyError, ValueError):
                 values = None
-            cache[sealed] = [str(v) for v in values.values()] if isinstance(values, dict) else None
-        found[guid] = cache[sealed]
+            cache[key] = Scrubber([*values.values(), key[1]]) if isinstance(values, dict) else None
+        found[guid] = cache[key]
     return found
 
 
@@ -126,14 +135,13 @@ def _connector_tokens(registry: Registry, connectors: list[ConnectorRecord]) -> 
     return tokens
 
 
-def connection_row(
-    record: ConnectionRecord, secrets: list[str] | None, token: str | None
-) -> ConnectionRow:
+def connection_row(record: ConnectionRecord, scrubber: Scrubber | None) -> ConnectionRow:
+    """A connection's table row; its test message scrubbed by `scrubber` (None: hidden)."""
     message = record.last_test_message or ""
-    if secrets is None:
-        message = "(message hidden: the secret key cannot decrypt this connection's secrets)"
-    else:
-        message = without_secrets(message, [*secrets, token])
+    if scrubber is None:
+        message = KEY_CANNOT_DECRYPT
+    elif message:
+        message = scrubber.text(message, operation="the last test")
     return ConnectionRow(
         name=record.name,
         connector=record.connector,
@@ -150,18 +158,19 @@ def connection_row(
 def sync_tab_data(
     registry: Registry,
     apps: LoadedApps,
-    secret_cache: dict[str, list[str] | None] | None = None,
+    scrubber_cache: ScrubberCache | None = None,
 ) -> dict[str, Any]:
     """Everything the Sync tab shows, read in one go; no connector is called here."""
     connectors = registry.connectors()
     tokens = _connector_tokens(registry, connectors)
-    secrets = _connection_secrets(registry, secret_cache)
+    scrubbers = _connection_scrubbers(registry, tokens, scrubber_cache)
+    token_only = {name: Scrubber([token]) for name, token in tokens.items()}
     connector_rows = []
     for record in connectors:
         app_name, app_version = _app_of(record.url, apps)
         connector_rows.append(ConnectorRow(record.name, record.url, app_name, app_version))
     connection_rows = [
-        connection_row(r, secrets.get(r.guid, []), tokens.get(r.connector))
+        connection_row(r, scrubbers.get(r.guid, token_only.get(r.connector, Scrubber())))
         for r in registry.connections()
     ]
     return {
@@ -174,7 +183,7 @@ def sync_tab_data(
 @router.get("/settings/sync")
 def sync_tab(request: Request) -> Response:
     context: WebContext = request.app.state.web
-    data = sync_tab_data(context.registry(), context.apps(), context.secret_cache)
+    data = sync_tab_data(context.registry(), context.apps(), context.scrubber_cache)
     return context.templates.TemplateResponse(
         request,
         "sync.html",
@@ -233,19 +242,22 @@ async def connector_status(context: WebContext, name: str) -> ConnectorRow | Non
         row.status, row.status_label, row.detail = "error", "error", _error_text(exc, token)
         return row
     row.status = "ok"
-    row.status_label = f"protocol {without_secrets(str(info.get('protocol_version')), [token])}"
-    texts = [str(info.get(k) or "") for k in ("name", "version", "vendor")]
-    row.detail = without_secrets(" ".join(t for t in texts[:2] if t), [token])
+    scrubber = Scrubber([token])
+    row.status_label = f"protocol {scrubber.value(str(info.get('protocol_version')))}"
+    texts = [scrubber.value(str(info.get(k) or "")) for k in ("name", "version", "vendor")]
+    row.detail = " ".join(t for t in texts[:2] if t)
     if texts[2]:
-        row.detail += " by " + without_secrets(texts[2], [token])
-    row.description = without_secrets(str(info.get("description") or ""), [token])
+        row.detail += " by " + texts[2]
+    row.description = scrubber.text(str(info.get("description") or ""), operation="info")
     if not row.app:
-        row.app = f"remote: {without_secrets(str(info.get('id') or ''), [token])}"
+        row.app = f"remote: {scrubber.value(str(info.get('id') or ''))}"
     return row
 
 
 def _error_text(exc: BaseException, token: str | None) -> str:
-    return without_secrets(str(exc).splitlines()[0] if str(exc) else "", [token])
+    """The first line of an error (the client scrubbed it already; checked again here)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return Scrubber([token]).text(text, operation="info")
 
 
 async def _fetch_info(record: ConnectorRecord, token: str | None) -> dict[str, Any]:

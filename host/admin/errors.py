@@ -7,7 +7,8 @@ and cuts it for its medium.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -127,26 +128,44 @@ class Aborted(AdminError):
 
 def from_client_error(exc: Exception) -> AdminError:
     """The admin kind of a ConnectorClientError, read from its one classification
-    (`failure`, host.client); any other exception is returned as a plain AdminError."""
-    from host.client import (
-        BUSY as F_BUSY,
-    )
-    from host.client import (
-        REFUSED,
-        CallFailed,
-        ConnectorClientError,
-    )
-    from host.client import (
-        UNREACHABLE as F_UNREACHABLE,
-    )
+    (`failure`, host.client.FAILURES); any other exception becomes a plain AdminError."""
+    from host import client
 
     message = str(exc)
-    if not isinstance(exc, ConnectorClientError):
+    if isinstance(exc, AdminError):
+        return exc
+    if not isinstance(exc, client.ConnectorClientError):
         return AdminError(message)
-    if exc.failure == F_UNREACHABLE:
+    if exc.failure == client.UNREACHABLE:
         return Unreachable(message)
-    if exc.failure == F_BUSY:
+    if exc.failure == client.BUSY:
         return Busy(message)
-    if exc.failure == REFUSED and isinstance(exc, CallFailed):
+    if isinstance(exc, client.CallFailed):
         return TestFailed(message, exc.response, step="call")
     return ProtocolMismatch(message)
+
+
+def from_registry_error(exc: Exception) -> AdminError:
+    """The admin kind of a registry failure (its messages are one line for the admin)."""
+    from host import registry
+
+    if isinstance(exc, registry.NotFound):
+        return NotFound(str(exc))
+    if isinstance(exc, registry.Conflict):
+        return Conflict(str(exc))
+    return AdminError(str(exc))
+
+
+@contextmanager
+def admin_errors() -> Iterator[None]:
+    """Inside a workflow: registry and connector failures leave it as admin kinds."""
+    from host.client import ConnectorClientError
+    from host.registry import RegistryError
+    from host.registry.secrets import SecretKeyError
+
+    try:
+        yield
+    except ConnectorClientError as exc:
+        raise from_client_error(exc) from exc
+    except (RegistryError, SecretKeyError) as exc:
+        raise from_registry_error(exc) from exc

@@ -288,7 +288,7 @@ def _run_pip(verb: str, args: list[str]) -> None:
 
 def _resolve_target(target: str, token: str | None) -> str:
     """An http(s) URL stays a URL; `app:<id>` and a bare id run the installed app in-process."""
-    from host.cli.common import check_connector_url
+    from host.admin.connectors import check_url as check_connector_url
 
     if target.startswith(("http://", "https://")) or "://" in target:
         return check_connector_url(target)

@@ -7,10 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from host.admin.clients import make_client
 from host.cli.common import (
-    check_ca_bundle,
-    check_connector_url,
     db_option,
     emit_json,
     json_option,
@@ -23,7 +20,7 @@ from host.cli.errors import CliError, safe
 from host.cli.users import check_name
 
 if TYPE_CHECKING:
-    from host.registry import Registry
+    pass
 
 
 @click.group()
@@ -87,19 +84,19 @@ def add_connector(
         erpsync connectors add csv app:example-csv
         erpsync connectors add acme https://erp.example.com/c/acme --ca-bundle corp-ca.pem
     """
+    from host.admin import connectors as admin
+
     name = check_name(name, "connector")
-    url = check_connector_url(url)
+    url = admin.check_url(url)
     secret = read_token(token, token_file)
-    bundle = check_ca_bundle(ca_bundle) if ca_bundle else None
+    bundle = admin.check_ca_bundle(ca_bundle) if ca_bundle else None
     registry = open_registry(db_path)
-    info = None if no_check else _fetch_info(url, secret, name, bundle)
-    record = registry.add_connector(name, url, secret, bundle)
-    warn_same_url(registry, name, url)
-    data = {**record.to_dict(), "info": info}
+    added = run_async(admin.add(registry, name, url, secret, bundle, check=not no_check))
+    warn_same_url(added.same_url, name, url)
     if as_json:
-        emit_json(data)
-    elif info:
-        click.echo(f"Added connector {name!r}: {describe_info(info)} at {safe(url)}")
+        emit_json(added.to_dict())
+    elif added.info:
+        click.echo(f"Added connector {name!r}: {describe_info(added.info)} at {safe(url)}")
     else:
         click.echo(f"Added connector {name!r} at {safe(url)} (not checked)")
 
@@ -122,11 +119,9 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
     Example:
         erpsync connectors list --json
     """
-    registry = open_registry(db_path)
-    counts: dict[str, int] = {}
-    for conn in registry.connections():
-        counts[conn.connector] = counts.get(conn.connector, 0) + 1
-    rows = [{**c.to_dict(), "connections": counts.get(c.name, 0)} for c in registry.connectors()]
+    from host.admin import connectors as admin
+
+    rows = admin.list_all(open_registry(db_path))
     if as_json:
         emit_json(rows)
         return
@@ -146,16 +141,9 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
     Example:
         erpsync connectors show mock-erp --check
     """
-    registry = open_registry(db_path)
-    record = registry.connector(name)
-    data: dict[str, Any] = {
-        **record.to_dict(),
-        "connections": registry.connection_names_using(name),
-    }
-    if check:
-        data["info"] = _fetch_info(
-            record.url, registry.connector_token(name), name, record.ca_bundle
-        )
+    from host.admin import connectors as admin
+
+    data = run_async(admin.show(open_registry(db_path), name, check=check))
     if as_json:
         emit_json(data)
         return
@@ -164,18 +152,6 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
     click.echo(f"{'connections:':13}{safe(', '.join(data['connections'])) or '-'}")
     if check:
         click.echo(f"{'info:':13}{describe_info(data['info'])}")
-
-
-def _fetch_info(
-    url: str, token: str | None, name: str, ca_bundle: str | None = None
-) -> dict[str, Any]:
-    client = make_client(url, token=token, label=f"connector {name!r} ({url})", ca_bundle=ca_bundle)
-
-    async def fetch() -> dict[str, Any]:
-        async with client:
-            return await client.info()
-
-    return run_async(fetch())
 
 
 @connectors.command(name="edit")
@@ -210,46 +186,39 @@ def edit_connector(
     Example:
         erpsync connectors edit mock-erp --url http://127.0.0.1:9000/connectors/mock
     """
-    from host.registry import UNCHANGED
+    from host.admin import connectors as admin
 
     if clear_token and (token or token_file):
         raise CliError("--clear-token cannot be combined with --token or --token-file")
     registry = open_registry(db_path)
-    record = registry.connector(name)
-    new_url = check_connector_url(url) if url else UNCHANGED
-    new_token: Any = None if clear_token else read_token(token, token_file) or UNCHANGED
+    registry.connector(name)
+    if url:
+        admin.check_url(url)
+    new_token = read_token(token, token_file)
     if new_name is not None:
-        new_name = check_name(new_name, "connector")
-    new_bundle: Any = check_ca_bundle(ca_bundle) if ca_bundle else UNCHANGED
-    reachable_changes = (new_url, new_token, new_bundle)
-    if new_name is None and all(v is UNCHANGED for v in reachable_changes):
-        raise CliError(
-            "nothing to change: give --rename, --url, --token, --token-file, --clear-token "
-            "or --ca-bundle"
+        check_name(new_name, "connector")
+    edited = run_async(
+        admin.edit(
+            registry,
+            name,
+            new_name=new_name,
+            url=url,
+            token=new_token,
+            clear_token=clear_token,
+            ca_bundle=ca_bundle,
+            check=not no_check,
         )
-    if not no_check and any(v is not UNCHANGED for v in reachable_changes):
-        effective_url = record.url if new_url is UNCHANGED else new_url
-        effective_token = registry.connector_token(name) if new_token is UNCHANGED else new_token
-        effective_bundle = record.ca_bundle if new_bundle is UNCHANGED else new_bundle
-        _fetch_info(effective_url, effective_token, new_name or name, effective_bundle)
-    updated = registry.update_connector(
-        name,
-        new_name=new_name if new_name else UNCHANGED,
-        url=new_url,
-        token=new_token,
-        ca_bundle=new_bundle,
     )
-    if new_url is not UNCHANGED:
-        warn_same_url(registry, updated.name, updated.url)
+    updated = edited.record
+    warn_same_url(edited.same_url, updated.name, updated.url)
     if as_json:
         emit_json(updated.to_dict())
         return
     click.echo(f"Connector {updated.name!r} updated ({safe(updated.url)})")
 
 
-def warn_same_url(registry: Registry, name: str, url: str) -> None:
+def warn_same_url(others: list[str], name: str, url: str) -> None:
     """Two records for one connector each see the other's connections there: say so."""
-    others = registry.connectors_at(url, excluding=name)
     if others:
         click.echo(
             f"warning: connector {name!r} points at the same URL as "
@@ -270,6 +239,7 @@ def remove_connector(name: str, db_path: str | None) -> None:
     Example:
         erpsync connectors remove mock-erp
     """
-    registry = open_registry(db_path)
-    registry.remove_connector(name)
+    from host.admin import connectors as admin
+
+    admin.remove(open_registry(db_path), name)
     click.echo(f"Connector {name!r} removed")

@@ -1,0 +1,191 @@
+"""Connectors: register a connector by name and URL, change it, check it, remove it.
+
+A new URL or token is checked by asking the connector's info before it is stored, so a
+wrong URL or token is caught when it is typed, not at the first sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from host.admin.clients import connector_label, make_client
+from host.admin.errors import InvalidInput, admin_errors
+from host.admin.names import check_name
+
+if TYPE_CHECKING:
+    from host.registry import ConnectorRecord, Registry
+
+
+@dataclass
+class ConnectorResult:
+    """A stored connector, the info it answered (None: not checked) and the other records
+    at the same URL (each sees the other's connections there: worth a warning)."""
+
+    record: ConnectorRecord
+    info: dict[str, Any] | None = None
+    same_url: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.record.to_dict(), "info": self.info}
+
+
+def check_url(url: str) -> str:
+    """Only http, https and app:<id> URLs are connector URLs (a trailing / is dropped)."""
+    from urllib.parse import urlsplit
+
+    if url.startswith("app:"):
+        if not url[4:]:
+            raise InvalidInput("URL 'app:' names no app connector; expected app:<connector id>")
+        return url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"URL {url!r} is not a connector URL; expected http://host[:port]/path, "
+            "https://... or app:<connector id>"
+        )
+    if parts.username is not None or parts.password is not None:
+        # Stored and listed in clear: a password there would leak. (Not echoed here either.)
+        raise InvalidInput(
+            f"a connector URL must not hold a user name or password ({parts.scheme}://"
+            f"...@{parts.hostname}); give the connector's token with --token or --token-file"
+        )
+    return url.rstrip("/")
+
+
+def check_ca_bundle(path: str) -> str:
+    """A readable PEM file of CA certificates, as an absolute path; else one clear line."""
+    import ssl
+    from pathlib import Path
+
+    resolved = Path(path).expanduser().resolve()
+    try:
+        ssl.create_default_context(cafile=str(resolved))
+    except FileNotFoundError:
+        raise InvalidInput(f"--ca-bundle {path!r}: no such file") from None
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"--ca-bundle {path!r} is not a PEM file of CA certificates ({exc})"
+        ) from None
+    return str(resolved)
+
+
+async def fetch_info(
+    url: str, token: str | None, name: str, ca_bundle: str | None = None
+) -> dict[str, Any]:
+    """The connector's info: proves the URL, the token, the TLS trust and the protocol."""
+    with admin_errors():
+        client = make_client(
+            url, token=token, label=connector_label(name, url), ca_bundle=ca_bundle
+        )
+        async with client:
+            return await client.info()
+
+
+async def add(
+    registry: Registry,
+    name: str,
+    url: str,
+    token: str | None = None,
+    ca_bundle: str | None = None,
+    *,
+    check: bool = True,
+) -> ConnectorResult:
+    """Register connector `name` at `url`, after its info answered (unless `check` is off)."""
+    name = check_name(name, "connector")
+    url = check_url(url)
+    bundle = check_ca_bundle(ca_bundle) if ca_bundle else None
+    info = await fetch_info(url, token, name, bundle) if check else None
+    with admin_errors():
+        record = registry.add_connector(name, url, token, bundle)
+        return ConnectorResult(record, info, registry.connectors_at(url, excluding=name))
+
+
+async def edit(
+    registry: Registry,
+    name: str,
+    *,
+    new_name: str | None = None,
+    url: str | None = None,
+    token: str | None = None,
+    clear_token: bool = False,
+    ca_bundle: str | None = None,
+    check: bool = True,
+) -> ConnectorResult:
+    """Rename, move, re-token or re-trust connector `name`; a new URL, token or CA bundle is
+    checked against the connector (as it will be reached) before it is stored."""
+    from host.registry import UNCHANGED
+
+    if clear_token and token:
+        raise InvalidInput("--clear-token cannot be combined with --token or --token-file")
+    with admin_errors():
+        record = registry.connector(name)
+    new_url: Any = check_url(url) if url else UNCHANGED
+    new_token: Any = None if clear_token else token or UNCHANGED
+    checked_name = check_name(new_name, "connector") if new_name is not None else None
+    new_bundle: Any = check_ca_bundle(ca_bundle) if ca_bundle else UNCHANGED
+    reachable_changes = (new_url, new_token, new_bundle)
+    if checked_name is None and all(v is UNCHANGED for v in reachable_changes):
+        raise InvalidInput(
+            "nothing to change: give --rename, --url, --token, --token-file, --clear-token "
+            "or --ca-bundle"
+        )
+    info = None
+    if check and any(v is not UNCHANGED for v in reachable_changes):
+        with admin_errors():
+            stored_token = registry.connector_token(name)
+        info = await fetch_info(
+            record.url if new_url is UNCHANGED else new_url,
+            stored_token if new_token is UNCHANGED else new_token,
+            checked_name or name,
+            record.ca_bundle if new_bundle is UNCHANGED else new_bundle,
+        )
+    with admin_errors():
+        updated = registry.update_connector(
+            name,
+            new_name=checked_name if checked_name else UNCHANGED,
+            url=new_url,
+            token=new_token,
+            ca_bundle=new_bundle,
+        )
+        same = (
+            registry.connectors_at(updated.url, excluding=updated.name)
+            if new_url is not UNCHANGED
+            else []
+        )
+    return ConnectorResult(updated, info, same)
+
+
+def list_all(registry: Registry) -> list[dict[str, Any]]:
+    """Every connector (token shown as ****) with how many connections use it."""
+    with admin_errors():
+        counts: dict[str, int] = {}
+        for conn in registry.connections():
+            counts[conn.connector] = counts.get(conn.connector, 0) + 1
+        return [
+            {**c.to_dict(), "connections": counts.get(c.name, 0)} for c in registry.connectors()
+        ]
+
+
+async def show(registry: Registry, name: str, *, check: bool = False) -> dict[str, Any]:
+    """Connector `name`, the connections that use it and, with `check`, its info now."""
+    with admin_errors():
+        record = registry.connector(name)
+        data: dict[str, Any] = {
+            **record.to_dict(),
+            "connections": registry.connection_names_using(name),
+        }
+        token = registry.connector_token(name) if check else None
+    if check:
+        data["info"] = await fetch_info(record.url, token, name, record.ca_bundle)
+    return data
+
+
+def remove(registry: Registry, name: str) -> None:
+    """Remove connector `name`; refused (Conflict) while connections use it."""
+    with admin_errors():
+        registry.remove_connector(name)

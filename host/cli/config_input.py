@@ -1,4 +1,6 @@
-"""Config values as an admin gives them: one parser for `connections add/edit` and `apps check`.
+"""Values as an admin gives them on the command line: config values (one parser for
+`connections add/edit` and `apps check`) and connector tokens (`read_token`). Command modules
+share these from here, never from each other.
 
 A password given as `--config password=...` sits in the process list (`ps`, /proc/PID/cmdline)
 for every local user to read, and in shell history. So a value can also come from a file
@@ -187,3 +189,18 @@ def _strip_newline(text: str) -> str:
     if text.endswith("\n"):
         return text[:-1]
     return text
+
+
+def read_token(token: str | None, token_file: str | None) -> str | None:
+    """The connector token from --token or --token-file (stripped), or None for neither."""
+    if token and token_file:
+        raise CliError("give --token or --token-file, not both")
+    if token_file:
+        try:
+            text = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CliError(f"--token-file {token_file!r}: cannot read it ({exc.strerror})") from exc
+        if not text:
+            raise CliError(f"--token-file {token_file!r} is empty")
+        return text
+    return token or None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,6 +14,7 @@ from host.cli.common import (
     print_table,
     run_async,
 )
+from host.cli.config_input import read_token
 from host.cli.deadline import timeout_option
 from host.cli.errors import CliError, safe
 from host.cli.users import check_name
@@ -31,20 +31,6 @@ def connectors() -> None:
     Example:
         erpsync connectors add mock-erp http://127.0.0.1:8765/connectors/mock --token-file tok
     """
-
-
-def read_token(token: str | None, token_file: str | None) -> str | None:
-    if token and token_file:
-        raise CliError("give --token or --token-file, not both")
-    if token_file:
-        try:
-            text = Path(token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CliError(f"--token-file {token_file!r}: cannot read it ({exc.strerror})") from exc
-        if not text:
-            raise CliError(f"--token-file {token_file!r} is empty")
-        return text
-    return token or None
 
 
 ca_bundle_option = click.option(

@@ -143,20 +143,28 @@ class Directory(RegistryBase):
 
     # --- users and groups --------------------------------------------------------------
 
+    def _add_principal(self, kind: str, name: str) -> None:
+        """Add a user or group (`kind`), audited; a taken name is a Conflict."""
+        with self.transaction(f"{kind}.add", name):
+            if self.db.table(f"{kind}s").count_where("name = ?", [name]):
+                raise Conflict(f"a {kind} named {name!r} already exists")
+            self.db.table(f"{kind}s").insert({"name": name, "created_at": now()})
+
+    def _remove_principal(self, kind: str, name: str) -> None:
+        """Remove a user or group (`kind`) with its memberships and connection access."""
+        with self.transaction(f"{kind}.remove", name):
+            self._require(f"{kind}s", name, kind)
+            self.db.execute(f"delete from memberships where {kind}_name = ?", [name])
+            self.db.execute(
+                "delete from connection_access where kind = ? and principal = ?", [kind, name]
+            )
+            self.db.table(f"{kind}s").delete(name)
+
     def add_user(self, name: str) -> None:
-        with self.transaction("user.add", name):
-            if self.db.table("users").count_where("name = ?", [name]):
-                raise Conflict(f"a user named {name!r} already exists")
-            self.db.table("users").insert({"name": name, "created_at": now()})
+        self._add_principal("user", name)
 
     def remove_user(self, name: str) -> None:
-        with self.transaction("user.remove", name):
-            self._require("users", name, "user")
-            self.db.execute("delete from memberships where user_name = ?", [name])
-            self.db.execute(
-                "delete from connection_access where kind = 'user' and principal = ?", [name]
-            )
-            self.db.table("users").delete(name)
+        self._remove_principal("user", name)
 
     def users(self) -> list[dict[str, Any]]:
         rows = list(self.db.table("users").rows_where(order_by="name"))
@@ -164,19 +172,10 @@ class Directory(RegistryBase):
         return [{**r, "groups": groups.get(r["name"], [])} for r in rows]
 
     def add_group(self, name: str) -> None:
-        with self.transaction("group.add", name):
-            if self.db.table("groups").count_where("name = ?", [name]):
-                raise Conflict(f"a group named {name!r} already exists")
-            self.db.table("groups").insert({"name": name, "created_at": now()})
+        self._add_principal("group", name)
 
     def remove_group(self, name: str) -> None:
-        with self.transaction("group.remove", name):
-            self._require("groups", name, "group")
-            self.db.execute("delete from memberships where group_name = ?", [name])
-            self.db.execute(
-                "delete from connection_access where kind = 'group' and principal = ?", [name]
-            )
-            self.db.table("groups").delete(name)
+        self._remove_principal("group", name)
 
     def groups(self) -> list[dict[str, Any]]:
         rows = list(self.db.table("groups").rows_where(order_by="name"))

@@ -7,17 +7,19 @@ stderr and run outside the event loop, so the first Ctrl-C ends the command at o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from host.cli.common import emit_json, print_table
+from host.admin.errors import TestFailed
+from host.cli.common import emit_json, print_table, run_async
 from host.cli.errors import EXIT_ABORTED, EXIT_CONNECTOR_REFUSED, CliError, safe
 
 if TYPE_CHECKING:
-    from host.connector import Field, Response
+    from host.admin.forms import ConfigCheck, Form
+    from host.connector import Field
     from host.protocol.validation import ValidationReport
     from host.registry import Registry
 
@@ -178,28 +180,27 @@ def _to_stderr() -> Iterator[None]:
 
 
 def settle(
-    fields: list[Field],
-    lists: Lists,
+    registry: Registry,
+    form: Form,
     values: dict[str, Any],
     *,
     interactive: bool,
     as_json: bool,
-    test: Callable[[Mapping[str, Any]], Response],
     current: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, Any], Response]:
-    """Check the values locally, then have the connector test them, until both pass.
+) -> ConfigCheck:
+    """Have the admin core check the values locally, then the connector test them, until
+    both pass (host.admin.forms.check_config; nothing is saved by it).
 
     In a terminal a failure offers to change a value and try again; otherwise (or when the
     admin declines) it ends the command: exit 1 for bad values, 3 for a failed test, with a
     JSON result on --json.
     """
-    from host.cli.connections import apply_defaults, explain, fail_validation
-    from host.protocol.validation import validate_config
+    from host.admin.forms import check_config
 
+    fields, lists = form.fields, form.lists
     while True:
-        merged = {**current, **values} if current is not None else dict(values)
-        apply_defaults(fields, merged)
-        report = validate_config(fields, merged, lists=lists)
+        check = run_async(check_config(registry, form, values, current))
+        report = check.report
         if not report.ok:
             if interactive:
                 show_report(report)
@@ -216,16 +217,28 @@ def settle(
                 ):
                     continue
             fail_validation(report, as_json)
-        config = report.values()
-        tested = test(config)
-        if tested.ok:
-            return config, tested
-        message = f"connection test failed, nothing was saved: {explain(tested)}"
+        if check.passed:
+            return check
+        message = f"connection test failed, nothing was saved: {check.message}"
         if interactive:
             click.echo(safe(message, 1000), err=True)
             if offer_change(fields, values, lists, current, "Change a value and test again?"):
                 continue
-        fail_test(tested, "test", message, as_json)
+        assert check.response is not None  # valid values are always sent for a test
+        fail_test(TestFailed(message, check.response, "test"), as_json)
+
+
+def fail_validation(report: ValidationReport, as_json: bool) -> NoReturn:
+    """Show the per-field report (Kafka Connect style), then stop with one line."""
+    from host.admin.forms import invalid_message
+
+    if as_json:
+        emit_json({"saved": False, "validation": report.to_dict()})
+    else:
+        rows = [f.to_dict() for f in report.fields if f.errors]
+        rows += [{"name": k, "errors": ["not a config field"]} for k in report.unknown_keys]
+        print_table(rows, ["name", "value", "errors"])
+    raise CliError(invalid_message(report))
 
 
 def _drop_unsettable(fields: list[Field], values: dict[str, Any], report: ValidationReport) -> bool:
@@ -240,22 +253,23 @@ def _drop_unsettable(fields: list[Field], values: dict[str, Any], report: Valida
     return bool(dropped)
 
 
-def fail_test(response: Response, step: str, message: str, as_json: bool) -> None:
+def fail_test(exc: TestFailed, as_json: bool) -> NoReturn:
     """Stop with exit 3; on --json first print what the connector answered."""
-    from host.cli.connections import explain
+    from host.admin.forms import explain
 
     if as_json:
+        response = exc.response
         emit_json(
             {
                 "saved": False,
-                step: {
+                exc.step: {
                     "state": response.state.value,
                     "error_code": response.error_code,
                     "message": explain(response),
                 },
             }
         )
-    raise CliError(message, EXIT_CONNECTOR_REFUSED)
+    raise CliError(str(exc), EXIT_CONNECTOR_REFUSED)
 
 
 def ask_connector(registry: Registry) -> str:

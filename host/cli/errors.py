@@ -108,10 +108,3 @@ def translate_errors() -> Iterator[None]:
                 "check the encoding of the arguments and files given"
             ) from exc
         raise
-
-
-def client_exit_code(exc: Exception) -> int:
-    """The exit code of a ConnectorClientError (host.client.FAILURES → admin kind → code)."""
-    from host.admin.errors import from_client_error
-
-    return admin_exit_code(from_client_error(exc))

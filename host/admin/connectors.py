@@ -136,11 +136,13 @@ async def edit(
         )
     info = None
     if check and any(v is not UNCHANGED for v in reachable_changes):
-        with admin_errors():
-            stored_token = registry.connector_token(name)
+        token_now = new_token
+        if new_token is UNCHANGED:  # a new token replaces one the key may no longer decrypt
+            with admin_errors():
+                token_now = registry.connector_token(name)
         info = await fetch_info(
             record.url if new_url is UNCHANGED else new_url,
-            stored_token if new_token is UNCHANGED else new_token,
+            token_now,
             checked_name or name,
             record.ca_bundle if new_bundle is UNCHANGED else new_bundle,
         )

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from host.admin.clients import client_for_connector
+from host.admin.errors import AdminError
 from host.text import printable
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ def check_files(registry: Registry, repair: bool) -> list[Finding]:
 
     if os.name == "nt":
         return [Finding("file modes", SKIPPED, "not checked on Windows (use the folder's ACL)")]
+    if registry.in_memory:
+        return [Finding("file modes", SKIPPED, f"no registry at {registry.path}")]
     db = registry.path
     key_dir = registry.secrets.key_dir
     targets = [(db.parent, 0o700)]
@@ -178,6 +181,8 @@ async def check_connector(
         client = client_for_connector(registry, record)
     except SecretKeyError:
         return [Finding(check, SKIPPED, "not checked: its token cannot be decrypted (see above)")]
+    except AdminError as exc:  # an invalid stored URL, an app no longer installed: this one only
+        return [Finding(check, PROBLEM, exc.message)]
     ours = {g: c.name for g, c in registered.items() if c.connector == record.name}
     async with client:
         try:

@@ -32,6 +32,7 @@ class Rotation:
     from_env: bool = False
     completed_interrupted: bool = False
     nothing_stored: bool = False
+    no_registry: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ def rotate_key(registry: Registry, new_key_file: Path | None = None) -> Rotation
         rotate_key_file,
     )
 
+    if registry.in_memory:  # no registry there: no secret, no key
+        return Rotation(0, registry.path, nothing_stored=True, no_registry=True)
     if os.environ.get(SECRET_KEY_ENV):
         if new_key_file is None:
             raise InvalidInput(

@@ -54,6 +54,9 @@ def rotate_key(new_key_file: str | None, db_path: str | None) -> None:
     from host.admin.keys import rotate_key as rotate
 
     done = rotate(open_registry(db_path), Path(new_key_file) if new_key_file else None)
+    if done.no_registry:  # the warning says where
+        click.echo("Nothing to rotate: no secret is stored there.")
+        return
     if done.from_env:
         click.echo(
             f"Re-encrypted {_secrets(done.count)} with a new key written to {new_key_file}. "

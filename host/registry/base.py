@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any, Self
 
 from host.home import default_db_path, make_private_dir
-from host.registry.records import ConnectorRecord, NotFound, current_admin, now
+from host.registry.records import (
+    ConnectorRecord,
+    NotFound,
+    RegistryMissing,
+    current_admin,
+    now,
+)
 from host.registry.secrets import SecretBox
 
 SECRET_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -30,18 +36,23 @@ class RegistryBase:
     """The database, its transactions, the audit log and the GUID journal: what every part
     of the registry writes through."""
 
-    def __init__(self, path: Path, secret_box: SecretBox | None = None) -> None:
+    def __init__(
+        self, path: Path, secret_box: SecretBox | None = None, *, in_memory: bool = False
+    ) -> None:
+        """`in_memory`: an empty registry that stands in for `path`, which is not created."""
         from sqlite_utils import Database
 
         from host.registry.migrations import migrations
 
         self.path = path
-        make_private_dir(path.parent)
-        if not path.exists():
+        self.in_memory = in_memory
+        if not in_memory:
+            make_private_dir(path.parent)
+        if not in_memory and not path.exists():
             # Owner-only from the start; SQLite gives the -wal and -shm files the same mode.
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        conn = sqlite3.connect(str(path), timeout=30.0)
+        conn = sqlite3.connect(":memory:" if in_memory else str(path), timeout=30.0)
         self.db = Database(conn)
         self.db.execute("PRAGMA busy_timeout=30000")
         if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -55,8 +66,13 @@ class RegistryBase:
         self._tokens: dict[str, str] = {}  # sealed token -> token, for scrubbing messages
 
     @classmethod
-    def open(cls, db_path: str | Path | None = None) -> Self:
-        return cls(Path(db_path) if db_path else default_db_path())
+    def open(cls, db_path: str | Path | None = None, *, create: bool = True) -> Self:
+        """The registry at `db_path` (default: in the erpsync home), created on first use;
+        with `create=False` a missing file raises RegistryMissing instead."""
+        path = Path(db_path) if db_path else default_db_path()
+        if not create and not path.exists():
+            raise RegistryMissing(f"no registry at {path}")
+        return cls(path)
 
     def close(self) -> None:
         self.db.close()

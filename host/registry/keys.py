@@ -160,12 +160,17 @@ def resolve_interrupted_rotation(registry: Keys) -> bool:
     Every secret is re-encrypted in one transaction, so the new key decrypting any stored
     secret means that transaction committed; decrypting none means it never did.
     """
+    from host.files import KEY_FILE_LIMIT, FileReadError, read_bounded
+
     key_dir = registry.secrets.key_dir
     new_path = key_dir / NEW_KEY_FILE_NAME
     try:
-        box = SecretBox(key_dir, key=new_path.read_bytes().strip())
-    except FileNotFoundError:
-        return False
+        key = read_bounded(new_path, what=f"key file {new_path}", limit=KEY_FILE_LIMIT)
+    except FileReadError as exc:
+        if not (new_path.exists() or new_path.is_symlink()):
+            return False
+        raise KeyFileError(f"{exc}; move it away to rotate again") from None
+    box = SecretBox(key_dir, key=key.strip())
     if any(_decrypts(box, s) for s in registry.stored_secrets()):
         replace_file(new_path, key_dir / KEY_FILE_NAME)
         return True

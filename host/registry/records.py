@@ -31,6 +31,10 @@ class NotFound(RegistryError):
     pass
 
 
+class RegistryMissing(RegistryError):
+    """`Registry.open(create=False)` on a file that does not exist (a typo in --db?)."""
+
+
 class Conflict(RegistryError):
     pass
 

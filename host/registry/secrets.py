@@ -85,14 +85,14 @@ class SecretBox:
         from cryptography.fernet import Fernet
 
         path = self.key_dir / KEY_FILE_NAME
-        if path.exists():
-            return path.read_bytes().strip()
+        if path.exists() or path.is_symlink():
+            return _read_key_file(path)
         self.key_dir.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
         # Written whole and linked into place only if absent: of two first uses racing,
         # one key wins and the other reads it; nobody ever reads a half-written key.
         if not write_atomically(path, key + b"\n", replace=False):
-            return path.read_bytes().strip()
+            return _read_key_file(path)
         return key
 
     def encrypt(self, plain: str) -> str:
@@ -110,3 +110,13 @@ class SecretBox:
                 f"backup, or {SECRET_KEY_ENV}), or drop what it cannot decrypt with "
                 "erpsync secrets reset and re-enter it with edit"
             ) from None
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The key in the key file: a regular file of a few bytes, read bounded."""
+    from host.files import KEY_FILE_LIMIT, FileReadError, read_bounded
+
+    try:
+        return read_bounded(path, what=f"key file {path}", limit=KEY_FILE_LIMIT).strip()
+    except FileReadError as exc:
+        raise SecretKeyError(str(exc)) from None

@@ -136,13 +136,14 @@ async def edit(
         )
     info = None
     if check and any(v is not UNCHANGED for v in reachable_changes):
-        token_now = new_token
-        if new_token is UNCHANGED:  # a new token replaces one the key may no longer decrypt
-            with admin_errors():
-                token_now = registry.connector_token(name)
+        if new_token is UNCHANGED:
+            with admin_errors():  # only then: a stored token may not decrypt (a lost key)
+                new_token_or_stored = registry.connector_token(name)
+        else:
+            new_token_or_stored = new_token
         info = await fetch_info(
             record.url if new_url is UNCHANGED else new_url,
-            token_now,
+            new_token_or_stored,
             checked_name or name,
             record.ca_bundle if new_bundle is UNCHANGED else new_bundle,
         )

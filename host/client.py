@@ -1,8 +1,8 @@
 """ConnectorClient: the admin side's only way to talk to a connector, over protocol v1.
 
 One code path, two transports: an `http(s)://` connector anywhere, or an installed app run
-in-process through the same ASGI app (httpx's ASGI transport). Failures are classified the
-way Airbyte does (config error, transient, system) so the CLI can say what to check.
+in-process through the same ASGI app (httpx's ASGI transport). Failures are classified once,
+in host.failures (re-exported here), so every face can say what to check.
 """
 
 from __future__ import annotations
@@ -12,51 +12,39 @@ import contextlib
 import json as jsonlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from host.connector import Actor, Field, Page, Response, Restriction, State
 from host.deadline import current as current_deadline
+from host.failures import (  # re-exported: the failures of a call are the client's
+    BUSY,
+    CERTIFICATE,
+    CONFIG_ERROR,
+    FAILURES,
+    INVALID_TARGET,
+    PROTOCOL,
+    REFUSED,
+    SYSTEM,
+    TRANSIENT,
+    UNAUTHORIZED,
+    UNREACHABLE,
+    CallFailed,
+    CertificateError,
+    ConnectorBusy,
+    ConnectorClientError,
+    ConnectorUnreachable,
+    FailureClass,
+    InvalidTarget,
+    ProtocolError,
+    Unauthorized,
+)
 from host.protocol import PROTOCOL_VERSION, is_supported_version
 from host.protocol import operations as ops
 from host.protocol.operations import Operation
 from host.protocol.scrub import Scrubber, secret_keys, secret_values
-
-CONFIG_ERROR = "config_error"
-TRANSIENT = "transient"
-SYSTEM = "system"
-
-# What happened, the one classification of a failed call: everything else (whose move it
-# is, whether to retry, whether a conformance run can go on, the admin's error kind and so
-# the CLI's exit code) is read from it, through FAILURES.
-UNREACHABLE = "unreachable"
-BUSY = "busy"
-UNAUTHORIZED = "unauthorized"
-CERTIFICATE = "certificate"
-PROTOCOL = "protocol"
-REFUSED = "refused"
-
-
-@dataclass(frozen=True)
-class FailureClass:
-    """`kind`: whose move (Airbyte's config_error, transient, system); `retry`: an idempotent
-    call may be tried again; `ends_run`: no further call to this connector can tell more."""
-
-    kind: str
-    retry: bool
-    ends_run: bool
-
-
-FAILURES: dict[str, FailureClass] = {
-    UNREACHABLE: FailureClass(TRANSIENT, retry=True, ends_run=True),
-    BUSY: FailureClass(TRANSIENT, retry=True, ends_run=True),
-    UNAUTHORIZED: FailureClass(CONFIG_ERROR, retry=False, ends_run=True),
-    CERTIFICATE: FailureClass(CONFIG_ERROR, retry=False, ends_run=False),
-    PROTOCOL: FailureClass(SYSTEM, retry=False, ends_run=False),
-    REFUSED: FailureClass(SYSTEM, retry=False, ends_run=False),
-}
+from host.tokens import TOKEN_RULE, token_problem
 
 ConfigLookup = Callable[[str], Awaitable[Mapping[str, Any] | None]]
 SecretLookup = Callable[[str], Awaitable[Sequence[str]]]
@@ -64,65 +52,30 @@ SecretLookup = Callable[[str], Awaitable[Sequence[str]]]
 INFO_IDENTIFIERS = ("id", "protocol_version")
 """Info values the admin side uses as identifiers: checked, not scrubbed."""
 
-
-class ConnectorClientError(Exception):
-    """A call that did not get a protocol answer; `failure` says what happened (FAILURES)."""
-
-    failure = PROTOCOL
-
-    @property
-    def kind(self) -> str:
-        """Whose move it is: config_error (the admin's), transient (wait), system (a bug)."""
-        return FAILURES[self.failure].kind
-
-    @property
-    def retry(self) -> bool:
-        return FAILURES[self.failure].retry
-
-    @property
-    def ends_run(self) -> bool:
-        return FAILURES[self.failure].ends_run
-
-
-class ConnectorUnreachable(ConnectorClientError):
-    failure = UNREACHABLE
-
-
-class Unauthorized(ConnectorClientError):
-    failure = UNAUTHORIZED
-
-
-class ProtocolError(ConnectorClientError):
-    failure = PROTOCOL
-
-
-class CertificateError(ConnectorClientError):
-    """The connector's TLS certificate does not verify: the admin must fix trust, not retry."""
-
-    failure = CERTIFICATE
-
-
-class ConnectorBusy(ConnectorClientError):
-    """HTTP 502/503/504: a proxy or the connector is temporarily unable to answer."""
-
-    failure = BUSY
-
-
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-
-
-class CallFailed(ConnectorClientError):
-    """The connector answered with an error envelope where a payload was needed."""
-
-    failure = REFUSED
-
-    def __init__(self, message: str, response: Response):
-        super().__init__(message)
-        self.response = response
-
-    @property
-    def kind(self) -> str:
-        return TRANSIENT if self.response.error_code == "timeout" else SYSTEM
+__all__ = [
+    "BUSY",
+    "CERTIFICATE",
+    "CONFIG_ERROR",
+    "FAILURES",
+    "INVALID_TARGET",
+    "PROTOCOL",
+    "REFUSED",
+    "SYSTEM",
+    "TRANSIENT",
+    "UNAUTHORIZED",
+    "UNREACHABLE",
+    "CallFailed",
+    "CertificateError",
+    "ConnectorBusy",
+    "ConnectorClient",
+    "ConnectorClientError",
+    "ConnectorUnreachable",
+    "FailureClass",
+    "InvalidTarget",
+    "ProtocolError",
+    "Unauthorized",
+]
 
 
 class ConnectorClient:
@@ -166,11 +119,20 @@ class ConnectorClient:
         self._backoff = backoff
         self._max_bytes = max_response_bytes
         self._deadline = timeout * 2  # a body trickling in slowly must still end
+        if token:
+            problem = token_problem(token)
+            if problem:
+                raise InvalidTarget(f"{self.label}: the token {problem}; {TOKEN_RULE}")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers["User-Agent"] = f"erpsync-host (protocol {PROTOCOL_VERSION})"
+        try:
+            base_url = httpx.URL(self.url + ops.BASE_PATH)
+            base_url.port  # noqa: B018 - a port out of range fails here, not mid-request
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise InvalidTarget(f"{self.label}: not a valid URL ({_reason(exc)})") from None
         # No redirects: a bearer token must never follow a redirect to another host.
         self._http = httpx.AsyncClient(
-            base_url=self.url + ops.BASE_PATH,
+            base_url=base_url,
             headers=headers,
             timeout=timeout,
             transport=transport,
@@ -346,6 +308,13 @@ class ConnectorClient:
                 f"{self.label}: timed out ({type(exc).__name__}); check that the connector "
                 "is running and not overloaded"
             ) from exc
+        except (httpx.LocalProtocolError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            # httpx's text here can hold a header value, i.e. the token: never repeat it.
+            raise InvalidTarget(
+                f"{self.label}: the request could not be sent ({type(exc).__name__}: the URL "
+                "or the token holds characters HTTP does not allow); check the connector's "
+                "URL and token"
+            ) from None
         except httpx.ConnectError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                 raise CertificateError(

@@ -126,6 +126,9 @@ def test_client_failures_map_to_admin_kinds_through_one_classification() -> None
 def test_connector_add_refuses_bad_input_with_its_own_kinds(registry: Registry, mock: str) -> None:
     with pytest.raises(InvalidInput, match="is not a connector URL"):
         run(connectors.add(registry, "x", "ftp://example.com"))
+    with pytest.raises(InvalidInput, match="the token holds whitespace") as caught:
+        run(connectors.add(registry, "x", "http://127.0.0.1:1", "two words", check=False))
+    assert "two words" not in str(caught.value)
     with pytest.raises(InvalidInput, match="contains a control character"):
         run(connectors.add(registry, "a\nb", "http://127.0.0.1:1"))
     with pytest.raises(Conflict, match="a connector named 'm' already exists"):

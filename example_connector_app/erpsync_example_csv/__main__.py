@@ -1,29 +1,32 @@
 """Demo: `python -m erpsync_example_csv [DIRECTORY]` runs the connector on an export directory.
 
 It calls the connector directly, as the host would, so a partner can see every answer before
-installing the app into a host. Without DIRECTORY it uses the bundled sample export.
+installing the app into a host. Without DIRECTORY it uses the bundled sample export; with one,
+and no ERPSYNC_CSV_ROOT set, that directory is the root the connector may read.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import uuid
 from pathlib import Path
 
 from host import Connection
 
+from erpsync_example_csv.confine import ROOT_ENV
+from erpsync_example_csv.confine import sample_data_dir as bundled_sample
 from erpsync_example_csv.connector import CsvErpConnector
 from erpsync_example_csv.csvstore import DECIMAL_SEPARATORS, DELIMITERS
 
 
 def sample_data_dir() -> Path:
-    """The sample export: inside the package when installed from a wheel, else beside it."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "sample_data", package.parent / "sample_data"):
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("The sample export is not installed; pass the export directory.")
+    """The sample export, or exit with a message when it is not installed."""
+    found = bundled_sample()
+    if found is None:
+        raise SystemExit("The sample export is not installed; pass the export directory.")
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=2, help="changed-since page size")
     args = parser.parse_args(argv)
 
+    if args.directory and not os.environ.get(ROOT_ENV):
+        # Whoever runs the demo is the operator: the directory they name is the root.
+        os.environ[ROOT_ENV] = str(Path(args.directory).expanduser().resolve())
     connector = CsvErpConnector()
     config = {
         "directory": args.directory or str(sample_data_dir()),

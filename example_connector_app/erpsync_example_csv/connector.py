@@ -66,7 +66,8 @@ class CsvErpConnector(Connector):
             "Export directory",
             FieldType.TEXT,
             access=Access.MANDATORY,
-            description="Absolute path of the directory the ERP writes its CSV files to",
+            description="Directory the ERP writes its CSV files to, inside the export root "
+            "the connector's operator set (ERPSYNC_CSV_ROOT); absolute or relative to it",
             max_length=500,
             rank=10,
         ),

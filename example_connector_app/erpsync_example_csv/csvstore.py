@@ -21,6 +21,8 @@ from typing import Any
 
 from host import ConnectorError
 
+from erpsync_example_csv.confine import NOT_ALLOWED, OutsideRoot, confine_directory, confine_file
+
 KEY_COLUMN = "ERP_KEY"
 STAMP_COLUMN = "LAST_MODIFIED"
 
@@ -170,8 +172,12 @@ class Settings:
                 "bad_config",
             )
         encoding = str(config.get("encoding") or DEFAULT_ENCODING).strip()
+        try:
+            directory = confine_directory(raw_directory)
+        except OutsideRoot as exc:
+            raise CsvStoreError(str(exc), NOT_ALLOWED) from None
         return cls(
-            directory=Path(raw_directory).expanduser().absolute(),
+            directory=directory,
             delimiter=delimiter,
             decimal_separator=decimal,
             encoding=encoding,
@@ -272,7 +278,18 @@ class CsvStore:
             )
 
     def has_file(self, actor_type: str) -> bool:
-        return (self.directory / SPECS[actor_type].filename).is_file()
+        try:
+            return self._confined(self.directory / SPECS[actor_type].filename).is_file()
+        except CsvStoreError:
+            return False
+
+    @staticmethod
+    def _confined(path: Path) -> Path:
+        """`path` resolved; a symbolic link out of the export root is refused."""
+        try:
+            return confine_file(path)
+        except OutsideRoot as exc:
+            raise CsvStoreError(str(exc), NOT_ALLOWED) from None
 
     def actor_types(self) -> list[str]:
         """Customers always (their file is required); the others when their file is there."""
@@ -293,7 +310,7 @@ class CsvStore:
     def _decode(self, path: Path) -> str:
         name = path.name
         try:
-            data = path.read_bytes()
+            data = self._confined(path).read_bytes()
         except FileNotFoundError:
             if not self.directory.is_dir():
                 self.check_directory()

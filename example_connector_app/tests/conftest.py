@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,15 @@ import pytest
 from csv_support import SAMPLE_DIR, WriteExport
 
 from erpsync_example_csv import CsvErpConnector
+from erpsync_example_csv.confine import ROOT_ENV
+
+
+@pytest.fixture(autouse=True)
+def _export_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The connector reads only below its operator's root: here the test's own tmp_path and
+    the sample export. Tests of the confinement itself set their own."""
+    monkeypatch.setenv(ROOT_ENV, os.pathsep.join([str(tmp_path), str(SAMPLE_DIR)]))
+    return tmp_path
 
 
 @pytest.fixture

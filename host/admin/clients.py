@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from host.admin.errors import NotFound
+from host.admin.urls import check_stored_url, check_url
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -34,10 +35,13 @@ def make_client(
     """A client for a connector URL; `app:<id>` runs the installed app in-process over ASGI.
 
     `secrets` (besides the token and a saved connection's own) are scrubbed from answers.
-    Raises NotFound when no installed app provides an `app:<id>` connector."""
+    The URL is checked again here: a row stored by an older version may hold one that no
+    request can use. Raises NotFound when no installed app provides an `app:<id>` connector."""
     import httpx  # not at the top: faces import this module on light paths
 
     from host.client import ConfigLookup, ConnectorClient, SecretLookup
+
+    check_url(url)
 
     lookup: ConfigLookup | None = None
     secret_lookup: SecretLookup | None = None
@@ -91,6 +95,7 @@ def client_for_connector(
 ) -> ConnectorClient:
     """A client for a registered connector; `secrets` are scrubbed from its answers (the
     secret values of a config about to be sent, when its fields are known here)."""
+    check_stored_url(record)
     return make_client(
         record.url,
         token=registry.connector_token(record.name),

@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING, Any
 from host.admin.clients import connector_label, make_client
 from host.admin.errors import InvalidInput, admin_errors
 from host.admin.names import check_name
+from host.admin.urls import check_ca_bundle, check_stored_url, check_token, check_url
 
 if TYPE_CHECKING:
     from host.registry import ConnectorRecord, Registry
+
+__all__ = ["ConnectorResult", "add", "check_ca_bundle", "check_token", "check_url", "edit"]
+__all__ += ["fetch_info"]
+__all__ += ["list_all", "remove", "show"]
 
 
 @dataclass
@@ -28,50 +33,6 @@ class ConnectorResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.record.to_dict(), "info": self.info}
-
-
-def check_url(url: str) -> str:
-    """Only http, https and app:<id> URLs are connector URLs (a trailing / is dropped)."""
-    from urllib.parse import urlsplit
-
-    if url.startswith("app:"):
-        if not url[4:]:
-            raise InvalidInput("URL 'app:' names no app connector; expected app:<connector id>")
-        return url
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(
-            f"URL {url!r} is not a connector URL; expected http://host[:port]/path, "
-            "https://... or app:<connector id>"
-        )
-    if parts.username is not None or parts.password is not None:
-        # Stored and listed in clear: a password there would leak. (Not echoed here either.)
-        raise InvalidInput(
-            f"a connector URL must not hold a user name or password ({parts.scheme}://"
-            f"...@{parts.hostname}); give the connector's token with --token or --token-file"
-        )
-    return url.rstrip("/")
-
-
-def check_ca_bundle(path: str) -> str:
-    """A readable PEM file of CA certificates, as an absolute path; else one clear line."""
-    import ssl
-    from pathlib import Path
-
-    resolved = Path(path).expanduser().resolve()
-    try:
-        ssl.create_default_context(cafile=str(resolved))
-    except FileNotFoundError:
-        raise InvalidInput(f"--ca-bundle {path!r}: no such file") from None
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        raise InvalidInput(
-            f"--ca-bundle {path!r} is not a PEM file of CA certificates ({exc})"
-        ) from None
-    return str(resolved)
 
 
 async def fetch_info(
@@ -98,6 +59,7 @@ async def add(
     """Register connector `name` at `url`, after its info answered (unless `check` is off)."""
     name = check_name(name, "connector")
     url = check_url(url)
+    token = check_token(token)
     bundle = check_ca_bundle(ca_bundle) if ca_bundle else None
     info = await fetch_info(url, token, name, bundle) if check else None
     with admin_errors():
@@ -125,7 +87,7 @@ async def edit(
     with admin_errors():
         record = registry.connector(name)
     new_url: Any = check_url(url) if url else UNCHANGED
-    new_token: Any = None if clear_token else token or UNCHANGED
+    new_token: Any = None if clear_token else check_token(token) or UNCHANGED
     checked_name = check_name(new_name, "connector") if new_name is not None else None
     new_bundle: Any = check_ca_bundle(ca_bundle) if ca_bundle else UNCHANGED
     reachable_changes = (new_url, new_token, new_bundle)
@@ -184,6 +146,7 @@ async def show(registry: Registry, name: str, *, check: bool = False) -> dict[st
         }
         token = registry.connector_token(name) if check else None
     if check:
+        check_stored_url(record)
         data["info"] = await fetch_info(record.url, token, name, record.ca_bundle)
     return data
 

@@ -140,6 +140,8 @@ def from_client_error(exc: Exception) -> AdminError:
         return Unreachable(message)
     if exc.failure == client.BUSY:
         return Busy(message)
+    if exc.failure == client.INVALID_TARGET:
+        return InvalidInput(message)  # a URL or token that cannot be sent at all
     if isinstance(exc, client.CallFailed):
         return TestFailed(message, exc.response, step="call")
     return ProtocolMismatch(message)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from host.cli.errors import translate_errors
+from host.cli.errors import MISSING_REGISTRY, CliError, translate_errors
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "apps": ("host.cli.apps", "apps"),
@@ -72,8 +72,18 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, SHORT_HELP[name]) for name in COMMANDS])
 
     def invoke(self, ctx: click.Context) -> Any:
-        with translate_errors():
-            return super().invoke(ctx)
+        try:
+            with translate_errors():
+                result = super().invoke(ctx)
+        except CliError as exc:
+            missing = ctx.meta.get(MISSING_REGISTRY)
+            if missing:  # e.g. "no connector named 'x'": say where the registry was looked for
+                raise CliError(f"{exc.message}; {missing}", exc.exit_code) from exc
+            raise
+        missing = ctx.meta.get(MISSING_REGISTRY)
+        if missing:
+            click.echo(f"warning: {missing}", err=True)
+        return result
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,10 +19,11 @@ if TYPE_CHECKING:
     from host.registry.admins import AdminStore
 
 
-def _store(db_path: str | None) -> AdminStore:
+def _store(db_path: str | None, *, create: bool = False) -> AdminStore:
+    """The admins of the registry; only `admins add` creates a registry that is missing."""
     from host.registry.admins import AdminStore
 
-    return AdminStore(open_registry(db_path))
+    return AdminStore(open_registry(db_path, create=create))
 
 
 password_file_option = click.option(
@@ -42,15 +43,15 @@ def read_password(password_file: str | None, name: str) -> str:
         if not password:
             raise CliError("--password-file -: stdin gave no password line")
     elif password_file:
-        from host.files import TOKEN_FILE_LIMIT, FileReadError, read_bounded
+        from host.files import TOKEN_FILE_LIMIT, FileReadError, read_bounded_text
 
         try:
-            data = read_bounded(
+            text = read_bounded_text(
                 password_file, what=f"--password-file {password_file!r}", limit=TOKEN_FILE_LIMIT
             )
         except FileReadError as exc:
             raise CliError(str(exc)) from None
-        lines = data.decode("utf-8").splitlines()
+        lines = text.splitlines()
         password = lines[0] if lines else ""
         if not password:
             raise CliError(f"--password-file {password_file!r} is empty")
@@ -98,7 +99,7 @@ def add_admin(name: str, password_file: str | None, db_path: str | None) -> None
         erpsync admins add bob --password-file bob.pw
     """
     name = check_name(name, "admin")
-    store = _store(db_path)
+    store = _store(db_path, create=True)
     if any(a["name"] == name for a in store.admins()):  # before asking for a password
         raise CliError(f"an admin named {name!r} already exists")
     store.add(name, read_password(password_file, name))

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from host.cli.common import LazySubcommands, emit_json, json_option, print_table
+from host.cli.common import LazySubcommands, db_option, emit_json, json_option, print_table
 from host.cli.errors import CliError, safe
 
 HOST_DISTRIBUTION = "erpsync-host"
@@ -108,22 +108,36 @@ def _installed() -> dict[str, tuple[str, str]]:
     return found
 
 
+FORCE_HELP = "Go on although registered connectors use the app (they stop working)."
+
+
 @apps.command(name="disable")
 @click.argument("name")
-def disable_app(name: str) -> None:
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@db_option
+def disable_app(name: str, force: bool, db_path: str | None) -> None:
     """Disable installed app NAME: its connectors are no longer loaded.
 
     `erpsync apps list` shows it as disabled; app:<id> connector URLs and `erpsync serve`
     skip it. The app stays installed; the choice is kept in apps.json in $ERPSYNC_HOME.
 
+    Refused without --force while registered connectors use the app: a connector URL
+    app:<id> of one of its connectors, or a loopback http(s) URL ending in /connectors/<id>
+    (served by `erpsync serve` from this install). They and their connections are named.
+
     \b
     Example:
         erpsync apps disable acme
     """
+    from host.appstate import disabled_apps
+    from host.cli.appusage import refuse_while_used
+
     installed = _installed()
     if name not in installed:
         known = ", ".join(installed) or "none"
         raise CliError(f"no installed app named {name!r} (installed: {known})")
+    if name not in disabled_apps():
+        refuse_while_used("disable it", [name], force, db_path)
     if _set_disabled(name, True):
         click.echo(f"Disabled app {name!r}: its connectors are no longer loaded")
     else:
@@ -189,11 +203,24 @@ def install_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: 
 @apps.command(name="uninstall")
 @click.argument("packages", metavar="PKG...", nargs=-1, required=True)
 @click.option("--pip-arg", "pip_args", metavar="ARG", multiple=True, help=PIP_ARG_HELP)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @json_option
-def uninstall_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: bool) -> None:
+@db_option
+def uninstall_apps(
+    packages: tuple[str, ...],
+    pip_args: tuple[str, ...],
+    force: bool,
+    as_json: bool,
+    db_path: str | None,
+) -> None:
     """pip uninstall sync app packages (distribution names) from the host's environment.
 
     The apps that disappeared are listed. The host itself (erpsync-host) is refused.
+
+    Refused without --force while registered connectors use one of the apps: a connector
+    URL app:<id> of one of its connectors, or a loopback http(s) URL ending in
+    /connectors/<id> (served by `erpsync serve` from this install). They and their
+    connections are named.
 
     \b
     Example:
@@ -201,9 +228,17 @@ def uninstall_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json
     """
     import re
 
+    from host.cli.appusage import refuse_while_used
+
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
     for package in packages:
-        if re.sub(r"[-_.]+", "-", package).lower() == HOST_DISTRIBUTION:
+        if normal(package) == HOST_DISTRIBUTION:
             raise CliError(f"refusing to uninstall {package!r}: it is the host, not an app")
+    wanted = {normal(p) for p in packages}
+    going = [app for app, (dist, _) in _installed().items() if normal(dist) in wanted]
+    refuse_while_used("uninstall it", going, force, db_path)
     _pip_and_report("uninstall", ["-y", *pip_args, *packages], as_json)
 
 

@@ -66,7 +66,7 @@ def _print_report(report: Any, note: str) -> None:
 @click.argument("target")
 @config_options
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of a connector URL.")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")
 @click.option(
     "--only",
@@ -114,7 +114,7 @@ def check_app(
     \b
     Examples:
         erpsync apps check mock
-        erpsync apps check example-csv --config directory=/srv/export
+        ERPSYNC_CSV_ROOT=/srv erpsync apps check example-csv --config directory=/srv/export
         erpsync apps check http://127.0.0.1:8765/connectors/acme --token-file tok --json
         erpsync apps check acme --config-file acme.json --write --only changed_since
     """
@@ -127,7 +127,7 @@ def check_app(
         select_checks(only)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    secret = read_token(token, token_file)
+    secret = read_token(token, token_file, env="ERPSYNC_CONNECTOR_TOKEN")
     url = _resolve_target(target, secret)
     config = _read_config(config_pairs, config_file)
     client = make_client(url, token=secret, label=url, timeout=timeout)

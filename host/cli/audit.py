@@ -36,7 +36,7 @@ def audit(limit: int, as_json: bool, db_path: str | None) -> None:
             "target": r["target"],
             "detail": r["detail"] or "",
         }
-        for r in open_registry(db_path).audit_log(limit)
+        for r in open_registry(db_path, create=False).audit_log(limit)
     ]
     if as_json:
         emit_json(rows)

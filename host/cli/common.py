@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from host.cli.errors import CliError, safe
+from host.cli.errors import MISSING_REGISTRY, CliError, safe
 
 if TYPE_CHECKING:
     from host.registry import Registry
@@ -56,16 +57,25 @@ def db_option(func: F) -> F:
     )(func)
 
 
-def open_registry(db_path: str | None) -> Registry:
-    """The registry; a file that is not one (or cannot be opened) is one line, not a trace."""
+def open_registry(db_path: str | None, *, create: bool = True) -> Registry:
+    """The registry; a file that is not one (or cannot be opened) is one line, not a trace.
+
+    `create=False` is for commands that only read or change what exists: a registry that
+    does not exist (a typo in --db or ERPSYNC_HOME) is not created. The command goes on with
+    an empty registry in memory (lists are empty, a name is not found) and says where it
+    looked: one warning line on stderr, or appended to its one error line.
+    """
     import sqlite3
 
     from host.home import default_db_path
-    from host.registry import Registry
+    from host.registry import Registry, RegistryMissing
 
     path = db_path or str(default_db_path())
     try:
-        return Registry.open(db_path)
+        return Registry.open(db_path, create=create)
+    except RegistryMissing:
+        note_missing_registry(path)
+        return Registry(Path(path), in_memory=True)
     except sqlite3.OperationalError as exc:
         raise CliError(f"registry {path}: cannot open it ({exc})") from exc
     except sqlite3.DatabaseError as exc:
@@ -75,6 +85,19 @@ def open_registry(db_path: str | None) -> Registry:
         ) from exc
     except OSError as exc:
         raise CliError(f"registry {path}: cannot open it ({exc.strerror or exc})") from exc
+
+
+def note_missing_registry(path: str) -> None:
+    """Say (once, when the command ends) that no registry exists at `path`."""
+    note = (
+        f"no registry at {path}, so nothing is registered there yet (check --db, "
+        "$ERPSYNC_DB and $ERPSYNC_HOME if you expected one)"
+    )
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[MISSING_REGISTRY] = note  # said once, when the command ends
+    else:
+        click.echo(f"warning: {note}", err=True)
 
 
 def emit_json(data: Any) -> None:

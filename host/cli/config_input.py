@@ -29,7 +29,8 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--config-file",
         "config_file",
-        type=click.Path(dir_okay=False),
+        type=click.Path(),
+        metavar="FILE",
         help="A JSON or TOML file of config values (keep secrets here, mode 0600); "
         "--config values win over it.",
     )(func)
@@ -191,16 +192,21 @@ def _strip_newline(text: str) -> str:
     return text
 
 
-def read_token(token: str | None, token_file: str | None) -> str | None:
-    """The connector token from --token or --token-file (stripped), or None for neither."""
+def read_token(token: str | None, token_file: str | None, *, env: str | None = None) -> str | None:
+    """The token of --token (or its environment variable) or --token-file, checked.
+
+    A token with whitespace or control characters is refused here, naming the option and
+    never the value; a token file is read bounded and must be a regular file.
+    """
+    from host.tokens import TokenError, check_token, read_token_file
+
     if token and token_file:
         raise CliError("give --token or --token-file, not both")
-    if token_file:
-        try:
-            text = Path(token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CliError(f"--token-file {token_file!r}: cannot read it ({exc.strerror})") from exc
-        if not text:
-            raise CliError(f"--token-file {token_file!r} is empty")
-        return text
-    return token or None
+    try:
+        if token_file:
+            return read_token_file(token_file, what=f"--token-file {token_file!r}")
+        if token:
+            return check_token(token, what=f"--token (or ${env})" if env else "--token")
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    return None

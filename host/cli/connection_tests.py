@@ -56,7 +56,7 @@ def test_connection(
 
     if bool(name) == test_all:
         raise CliError("give a connection NAME or --all (not both)", 2)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     records = registry.connections() if test_all else [admin.get(registry, name or "")]
     if not records:
         click.echo("no connections to test", err=True)
@@ -145,7 +145,7 @@ def try_config_values(
 
     if connector_name is None and connection_name is None:
         raise CliError("give --connector NAME or --connection NAME", EXIT_USAGE)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     values = read_config_input(config_pairs, config_file, no_input=True)
     check = run_async(test_values(registry, connector_name, values, editing=connection_name))
     if as_json:

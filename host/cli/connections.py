@@ -132,7 +132,7 @@ def add_connection(
     check_name(name, "connection")
     admin.check_scope(scope, users, groups)
     interactive = _interactive(no_input)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     if connector_name is None and not interactive:
         known = ", ".join(c.name for c in registry.connectors()) or "none registered"
         raise CliError(f"missing option --connector (registered: {known})", EXIT_USAGE)
@@ -178,7 +178,7 @@ def list_connections(visible_to: str | None, as_json: bool, db_path: str | None)
     """
     from host.admin import connections as admin
 
-    rows = admin.list_all(open_registry(db_path), visible_to)
+    rows = admin.list_all(open_registry(db_path, create=False), visible_to)
     if as_json:
         emit_json(rows)
         return
@@ -215,7 +215,7 @@ def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
     """
     from host.admin import connections as admin
 
-    data = admin.show(open_registry(db_path), name)
+    data = admin.show(open_registry(db_path, create=False), name)
     if as_json:
         emit_json(data)
         return
@@ -297,7 +297,7 @@ def edit_connection(
     from host.cli.connection_form import aborting, prompt_missing, settle
 
     admin.check_scope(scope, users, groups)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = admin.get(registry, name)
     given_config = bool(config_pairs or config_file)
     nothing_else = new_name is None and description is None and not (users or groups or scope)
@@ -362,7 +362,7 @@ def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     from host.admin import connections as admin
     from host.admin.errors import ActivationRefused
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     try:
         run_async(admin.activate(registry, name))
     except ActivationRefused as exc:
@@ -387,7 +387,7 @@ def deactivate_connection(name: str, db_path: str | None) -> None:
     """
     from host.admin import connections as admin
 
-    admin.deactivate(open_registry(db_path), name)
+    admin.deactivate(open_registry(db_path, create=False), name)
     click.echo(f"Connection {name!r} is inactive")
 
 
@@ -409,7 +409,7 @@ def remove_connection(name: str, yes: bool, no_input: bool, db_path: str | None)
     """
     from host.admin import connections as admin
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = admin.get(registry, name)
     if record.active and not (yes or no_input) and _interactive(no_input):
         click.confirm(f"Connection {name!r} is active. Remove it?", abort=True)

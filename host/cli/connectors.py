@@ -44,7 +44,7 @@ ca_bundle_option = click.option(
 @click.argument("name")
 @click.argument("url")
 @click.option("--token", envvar="ERPSYNC_CONNECTOR_TOKEN", help="Bearer token of the connector.")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Read the token from a file.")
+@click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
 @ca_bundle_option
 @timeout_option
@@ -74,7 +74,7 @@ def add_connector(
 
     name = check_name(name, "connector")
     url = admin.check_url(url)
-    secret = read_token(token, token_file)
+    secret = read_token(token, token_file, env="ERPSYNC_CONNECTOR_TOKEN")
     bundle = admin.check_ca_bundle(ca_bundle) if ca_bundle else None
     registry = open_registry(db_path)
     added = run_async(admin.add(registry, name, url, secret, bundle, check=not no_check))
@@ -107,7 +107,7 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
     """
     from host.admin import connectors as admin
 
-    rows = admin.list_all(open_registry(db_path))
+    rows = admin.list_all(open_registry(db_path, create=False))
     if as_json:
         emit_json(rows)
         return
@@ -129,7 +129,7 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
     """
     from host.admin import connectors as admin
 
-    data = run_async(admin.show(open_registry(db_path), name, check=check))
+    data = run_async(admin.show(open_registry(db_path, create=False), name, check=check))
     if as_json:
         emit_json(data)
         return
@@ -146,7 +146,7 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
 @click.option("--url", help="A new URL (http, https or app:<id>).")
 @click.option("--token", help="A new bearer token.")
 @click.option(
-    "--token-file", type=click.Path(dir_okay=False), help="Read the new token from a file."
+    "--token-file", type=click.Path(), metavar="FILE", help="Read the new token from a file."
 )
 @click.option("--clear-token", is_flag=True, help="Send no token from now on.")
 @click.option("--no-check", is_flag=True, help="Do not call the connector's info first.")
@@ -176,7 +176,7 @@ def edit_connector(
 
     if clear_token and (token or token_file):
         raise CliError("--clear-token cannot be combined with --token or --token-file")
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     registry.connector(name)
     if url:
         admin.check_url(url)
@@ -227,5 +227,5 @@ def remove_connector(name: str, db_path: str | None) -> None:
     """
     from host.admin import connectors as admin
 
-    admin.remove(open_registry(db_path), name)
+    admin.remove(open_registry(db_path, create=False), name)
     click.echo(f"Connector {name!r} removed")

@@ -23,13 +23,26 @@ SUMMARY = {
 }
 
 
-def open_crm_for(db_path: str | None) -> SqliteCrm:
-    """The CRM store beside the registry given by --db (or in the home)."""
-    import sqlite3
+def open_crm_for(db_path: str | None, *, create: bool = True) -> SqliteCrm:
+    """The CRM store beside the registry given by --db (or in the home).
 
+    `create=False` is for look-ups: a crm.db that does not exist is not created; an empty
+    store in memory stands in. When the registry is missing too (a typo in --db or
+    ERPSYNC_HOME), the command says where it looked, as `open_registry` does.
+    """
+    import sqlite3
+    from pathlib import Path
+
+    from host.cli.common import note_missing_registry
     from host.crm import crm_path, open_crm
+    from host.home import default_db_path
 
     try:
+        if not create and not crm_path(db_path).exists():
+            registry = Path(db_path) if db_path else default_db_path()
+            if not registry.exists():
+                note_missing_registry(str(registry))
+            return open_crm(db_path, in_memory=True)
         return open_crm(db_path)
     except sqlite3.DatabaseError as exc:
         raise CliError(f"CRM store {crm_path(db_path)}: cannot open it ({exc})") from exc
@@ -77,7 +90,7 @@ def list_records(
     Example:
         erpsync crm list company --search oslo --limit 20
     """
-    store = open_crm_for(db_path)
+    store = open_crm_for(db_path, create=False)
     rows = store.records(entity, search=search, limit=limit, offset=offset)
     if as_json:
         emit_json({"entity": entity, "total": store.count(entity), "records": rows})
@@ -105,7 +118,7 @@ def show_record(
     Example:
         erpsync crm show company 1 --erp-tab
     """
-    store = open_crm_for(db_path)
+    store = open_crm_for(db_path, create=False)
     record = store.get(entity, record_id)
     if record is None:
         raise CliError(f"no {entity} with id {record_id}")
@@ -115,7 +128,7 @@ def show_record(
         from host.cli.common import run_async
         from host.sync.erptab import erp_tabs
 
-        registry = open_registry(db_path)
+        registry = open_registry(db_path, create=False)
         tabs = run_async(erp_tabs(registry, store.links_of(entity, record_id)))
     if as_json:
         emit_json({"entity": entity, "record": record, "links": links, "erp_tab": tabs})
@@ -184,7 +197,7 @@ def edit_record(
     values = parse_sets(pairs)
     if not values:
         raise CliError("give at least one --set FIELD=VALUE")
-    store = open_crm_for(db_path)
+    store = open_crm_for(db_path, create=False)
     try:
         record = store.update(entity, record_id, values)
     except CrmError as exc:
@@ -206,7 +219,7 @@ def show_lists(list_name: str | None, as_json: bool, db_path: str | None) -> Non
     Example:
         erpsync crm lists country
     """
-    store = open_crm_for(db_path)
+    store = open_crm_for(db_path, create=False)
     lists = store.lists()
     if list_name is not None:
         if list_name not in lists:

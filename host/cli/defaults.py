@@ -35,7 +35,7 @@ def show(connection: str, actor_type: str, as_json: bool, db_path: str | None) -
     """
     from host.sync.settings import one_type
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     settings = sync_call(one_type, registry, guid_of(registry, connection), actor_type)
     rows = [
         {
@@ -88,7 +88,7 @@ def set_default(
     }
     if not options:
         raise CliError("nothing to change: give --value, --ask/--no-ask or --mandatory/--optional")
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     result = sync_call(
         change, registry, guid_of(registry, connection), actor_type, erp_field, **options
     )

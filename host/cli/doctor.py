@@ -36,7 +36,7 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
     """
     from host.admin import doctor as checks
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     findings = checks.local_checks(registry, repair)
     findings += run_async(checks.check_connectors(registry, repair, command_timeout()))
     problems = checks.problems(findings)

@@ -34,6 +34,10 @@ EXIT_CODES = {
 }
 
 
+MISSING_REGISTRY = "erpsync.missing_registry"
+"""Key in click's shared context meta: set when a command found no registry at its path."""
+
+
 class CliError(click.ClickException):
     """A one-line error with a chosen exit code."""
 

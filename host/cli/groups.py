@@ -47,7 +47,7 @@ def list_groups(as_json: bool, db_path: str | None) -> None:
     """
     rows = [
         {"name": g["name"], "created_at": g["created_at"], "members": list(g["members"])}
-        for g in open_registry(db_path).groups()
+        for g in open_registry(db_path, create=False).groups()
     ]
     if as_json:
         emit_json(rows)
@@ -68,7 +68,7 @@ def remove_group(name: str, db_path: str | None) -> None:
         erpsync groups remove sales
     """
     name = check_name(name, "group")
-    open_registry(db_path).remove_group(name)
+    open_registry(db_path, create=False).remove_group(name)
     click.echo(f"Removed group {name!r}")
 
 
@@ -85,7 +85,7 @@ def add_member(group: str, user: str, db_path: str | None) -> None:
     """
     group = check_name(group, "group")
     user = check_name(user, "user")
-    open_registry(db_path).add_member(group, user)
+    open_registry(db_path, create=False).add_member(group, user)
     click.echo(f"User {user!r} is a member of group {group!r}")
 
 
@@ -102,5 +102,5 @@ def remove_member(group: str, user: str, db_path: str | None) -> None:
     """
     group = check_name(group, "group")
     user = check_name(user, "user")
-    open_registry(db_path).remove_member(group, user)
+    open_registry(db_path, create=False).remove_member(group, user)
     click.echo(f"Removed user {user!r} from group {group!r}")

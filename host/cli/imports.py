@@ -48,7 +48,7 @@ def _setup(db_path: str | None, connection: str, actor_type: str) -> tuple[Any, 
     from host.sync.importer import _mapper_for_import
     from host.sync.settings import list_items, one_type
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(connection)
     settings = sync_call(one_type, registry, record.guid, actor_type)
     mapper = sync_call(_mapper_for_import, settings, list_items(registry, record.guid))
@@ -202,9 +202,9 @@ def jobs_cmd(limit: int, as_json: bool, db_path: str | None) -> None:
     from host.cli.crm import open_crm_for
     from host.sync import state
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     names = {c.guid: c.name for c in registry.connections()}
-    rows = state.jobs(open_crm_for(db_path), limit)
+    rows = state.jobs(open_crm_for(db_path, create=False), limit)
     for row in rows:
         row["connection"] = names.get(row["connection"], row["connection"])
         row["done"] = bool(row["done"])

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from host.registry import Registry
     from host.sync.settings import TypeSettings
 
+SETTINGS_FILE_LIMIT = 16 * 1024 * 1024
+"""An exported sync settings file is far smaller; a larger one is not one."""
+
 DIRECTION_CHOICES = ("erp_to_crm", "crm_to_erp", "both", "none")
 
 
@@ -82,7 +85,7 @@ def show(connection: str, actor_type: str | None, as_json: bool, db_path: str | 
     """
     from host.sync.settings import type_settings
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     types = sync_call(type_settings, registry, guid_of(registry, connection))
     if actor_type is not None:
         if actor_type not in types:
@@ -134,7 +137,7 @@ def enable_type(
     """
     from host.sync.settings import enable, set_create_in_erp
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     guid = guid_of(registry, connection)
     settings = sync_call(enable, registry, guid, actor_type, direction=direction)
     if create_in_erp is not None:
@@ -159,7 +162,7 @@ def disable_type(connection: str, actor_type: str, db_path: str | None) -> None:
     """
     from host.sync.settings import disable
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     sync_call(disable, registry, guid_of(registry, connection), actor_type)
     click.echo(f"Sync of {actor_type} disabled for {connection!r}")
 
@@ -212,7 +215,7 @@ def set_mapping(
         raise CliError(
             "nothing to change: give --crm-field, --direction, --in-search, --on-tab or --rank"
         )
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     result = sync_call(
         set_field, registry, guid_of(registry, connection), actor_type, erp_field, **changes
     )
@@ -241,7 +244,7 @@ def order(
     """
     from host.sync.settings import set_order
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     sync_call(set_order, registry, guid_of(registry, connection), actor_type, list(erp_fields))
     click.echo(f"ERP tab order of {actor_type} set for {connection!r}")
 
@@ -276,9 +279,9 @@ def lists(
     from host.cli.crm import open_crm_for
     from host.sync.settings import list_items, list_pairs, propose_list_mapping, save_list_mapping
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     record = registry.connection(connection)
-    crm = open_crm_for(db_path)
+    crm = open_crm_for(db_path, create=False)
     pairs_needed = sync_call(list_pairs, registry, record.guid)
     client = client_for_connector(registry, registry.connector(record.connector))
 
@@ -360,7 +363,7 @@ def export(connection: str, output: str | None, db_path: str | None) -> None:
     """
     from host.sync.settings import export_settings
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     document = sync_call(export_settings, registry, connection)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if output is None:
@@ -374,7 +377,7 @@ def export(connection: str, output: str | None, db_path: str | None) -> None:
 
 @mapping.command(name="import")
 @click.argument("connection")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path(), metavar="FILE")
 @db_option
 def import_file(connection: str, file: str, db_path: str | None) -> None:
     """Replace CONNECTION's sync settings with an exported FILE, all or nothing.
@@ -383,17 +386,17 @@ def import_file(connection: str, file: str, db_path: str | None) -> None:
     Example:
         erpsync mapping import acme-copy acme-sync.json
     """
-    from pathlib import Path
-
+    from host.files import FileReadError, read_bounded
     from host.sync.settings import import_settings
 
     try:
-        raw = Path(file).read_bytes()
-        if len(raw) > 16 * 1024 * 1024:
-            raise CliError(f"{file}: larger than 16 MiB; not a sync settings file")
+        raw = read_bounded(file, what=f"sync settings file {file!r}", limit=SETTINGS_FILE_LIMIT)
+    except FileReadError as exc:
+        raise CliError(str(exc)) from None
+    try:
         document = json.loads(raw)
-    except (OSError, ValueError) as exc:
-        raise CliError(f"{file}: not a JSON file ({exc})") from exc
-    registry = open_registry(db_path)
+    except ValueError as exc:
+        raise CliError(f"{file}: not a JSON file ({exc})") from None
+    registry = open_registry(db_path, create=False)
     sync_call(import_settings, registry, connection, document)
     click.echo(f"Sync settings of {connection!r} replaced from {file}")

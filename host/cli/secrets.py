@@ -53,7 +53,9 @@ def rotate_key(new_key_file: str | None, db_path: str | None) -> None:
     """
     from host.admin.keys import rotate_key as rotate
 
-    done = rotate(open_registry(db_path), Path(new_key_file) if new_key_file else None)
+    done = rotate(
+        open_registry(db_path, create=False), Path(new_key_file) if new_key_file else None
+    )
     if done.no_registry:  # the warning says where
         click.echo("Nothing to rotate: no secret is stored there.")
         return
@@ -110,7 +112,7 @@ def reset(
         raise CliError("give one of --connector NAME, --connection NAME or --all", 2)
     from host.admin import keys
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     kind = "connector" if connector_name else "connection" if connection_name else None
     name = connector_name or connection_name
     lost = keys.lost_secrets(registry, kind, name)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,10 +30,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+MIN_REMOTE_TOKEN_LENGTH = 32
+"""Shorter tokens draw a warning when the host listens beyond loopback (guessable online)."""
+
+
 def resolve_token(
     token: str | None, token_file: str | None, no_auth: bool, host: str
 ) -> str | None:
-    """The token the host will require, or None for an explicit --no-auth on loopback."""
+    """The token the host will require, or None for an explicit --no-auth on loopback.
+
+    The token passes the same check as a connector's (no whitespace or control characters);
+    a short one on a non-loopback address is served, with a warning on stderr.
+    """
+    from host.tokens import TokenError, check_token
+
     if no_auth:
         if token or token_file:
             raise CliError("--no-auth cannot be combined with --token or --token-file")
@@ -40,22 +52,59 @@ def resolve_token(
         return None
     if token and token_file:
         raise CliError("give --token or --token-file, not both")
-    if token_file:
-        path = Path(token_file)
-        if path.exists():
-            text = path.read_text(encoding="utf-8").strip()
-            if not text:
-                raise CliError(f"--token-file {token_file!r} is empty")
-            return text
-        # A missing token file is created with a fresh token, readable by its owner only.
-        fresh = secrets.token_urlsafe(32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = path.open("x", encoding="utf-8")
-        path.chmod(0o600)
-        with fd:
-            fd.write(fresh + "\n")
-        return fresh
-    return token or None
+    try:
+        if token_file:
+            secret: str | None = _token_from_file(token_file)
+        else:
+            secret = check_token(token, what=f"--token (or ${TOKEN_ENV})") if token else None
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    if secret and len(secret) < MIN_REMOTE_TOKEN_LENGTH and not _is_loopback(host):
+        click.echo(
+            f"warning: the token is {len(secret)} characters long and --host {host} is not "
+            f"loopback; use at least {MIN_REMOTE_TOKEN_LENGTH} random characters (a missing "
+            "--token-file is created with one)",
+            err=True,
+        )
+    return secret
+
+
+def _token_from_file(token_file: str) -> str:
+    """Read the token file, or create it (0600, fresh token) when missing.
+
+    The file must be private: a token others can read is no secret. Its directory must
+    exist: a typo in a path creates no directory tree.
+    """
+    from host.tokens import read_token_file
+
+    what = f"--token-file {token_file!r}"
+    path = Path(token_file)
+    if path.exists():
+        if os.name == "posix":
+            mode = path.stat().st_mode
+            if stat.S_ISREG(mode) and mode & 0o077:
+                raise CliError(
+                    f"{what} can be read or written by other users (mode "
+                    f"{stat.S_IMODE(mode):04o}); make it private: chmod 600 {token_file}"
+                )
+        return read_token_file(path, what=what)
+    parent = path.parent
+    if not parent.is_dir():
+        raise CliError(
+            f"{what}: directory {str(parent)!r} does not exist; create it first "
+            "(serve creates a missing token file, not directories)"
+        )
+    # A missing token file is created with a fresh token, readable by its owner only.
+    fresh = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return read_token_file(path, what=what)  # another process created it just now
+    except OSError as exc:
+        raise CliError(f"{what}: cannot create it ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(fresh + "\n")
+    return fresh
 
 
 def serve_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -74,8 +123,10 @@ def serve_options(func: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option(
                 "--token-file",
-                type=click.Path(dir_okay=False),
-                help="Read the token from this file; created 0600 if missing.",
+                type=click.Path(),
+                metavar="FILE",
+                help="Read the token from this file (must not be readable by others); "
+                "created 0600 with a fresh token if missing, in a directory that exists.",
             ),
             click.option("--no-auth", is_flag=True, help="Require no token (loopback only)."),
             click.option(

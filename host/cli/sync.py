@@ -61,7 +61,7 @@ def run(names: tuple[str, ...], page_size: int, as_json: bool, db_path: str | No
     from host.sync.queue import make_huey
     from host.sync.settings import schedule
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     if names:
         guids = [registry.connection(n).guid for n in names]
     else:
@@ -122,8 +122,8 @@ def status(as_json: bool, db_path: str | None) -> None:
     from host.sync import state
     from host.sync.settings import schedule
 
-    registry = open_registry(db_path)
-    crm = open_crm_for(db_path)
+    registry = open_registry(db_path, create=False)
+    crm = open_crm_for(db_path, create=False)
     rows = []
     for position, row in enumerate(schedule(registry), start=1):
         st = state.status(crm, row["guid"])
@@ -175,9 +175,9 @@ def history(name: str | None, limit: int, as_json: bool, db_path: str | None) ->
     from host.cli.crm import open_crm_for
     from host.sync import state
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     guid = registry.connection(name).guid if name else None
-    crm = open_crm_for(db_path)
+    crm = open_crm_for(db_path, create=False)
     rows = state.runs(crm, guid, limit)
     names = {c.guid: c.name for c in registry.connections()}
     for row in rows:
@@ -235,13 +235,12 @@ def enqueue_cmd(names: tuple[str, ...], every: bool, page_size: int, db_path: st
 
     if bool(names) == every:
         raise CliError("give --connection NAME (repeatable) or --all", 2)
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     if every:
         guids = [r["guid"] for r in schedule(registry) if r["active"]]
     else:
         guids = [registry.connection(n).guid for n in names]
-    huey = sync_call(make_huey, db_path)
-    count = enqueue(huey, db_path, guids, page_size)
+    count = enqueue(sync_call(make_huey, db_path), db_path, guids, page_size) if guids else 0
     click.echo(f"{count} sync pass{'es' if count != 1 else ''} queued")
 
 
@@ -258,8 +257,8 @@ def start_cmd(connection: str, db_path: str | None) -> None:
     from host.cli.crm import open_crm_for
     from host.sync.engine import start
 
-    registry = open_registry(db_path)
-    start(open_crm_for(db_path), registry.connection(connection).guid)
+    guid = open_registry(db_path, create=False).connection(connection).guid
+    start(open_crm_for(db_path), guid)
     click.echo(f"Sync of {connection!r} started; the worker picks it up at its next tick")
 
 
@@ -276,8 +275,8 @@ def stop_cmd(connection: str, db_path: str | None) -> None:
     from host.cli.crm import open_crm_for
     from host.sync.engine import stop
 
-    registry = open_registry(db_path)
-    stop(open_crm_for(db_path), registry.connection(connection).guid)
+    guid = open_registry(db_path, create=False).connection(connection).guid
+    stop(open_crm_for(db_path), guid)
     click.echo(f"Sync of {connection!r} stopped")
 
 
@@ -294,7 +293,7 @@ def interval_cmd(connection: str, seconds: int, db_path: str | None) -> None:
     """
     from host.sync.settings import set_interval
 
-    registry = open_registry(db_path)
+    registry = open_registry(db_path, create=False)
     sync_call(set_interval, registry, registry.connection(connection).guid, seconds)
     click.echo(f"{connection!r} syncs every {seconds} seconds")
 
@@ -328,7 +327,7 @@ def priority_show(as_json: bool, db_path: str | None) -> None:
             "active": r["active"],
             "priority_set": r["priority"] is not None,
         }
-        for i, r in enumerate(schedule(open_registry(db_path)), start=1)
+        for i, r in enumerate(schedule(open_registry(db_path, create=False)), start=1)
     ]
     if as_json:
         emit_json(rows)
@@ -348,5 +347,5 @@ def priority_set(connections: tuple[str, ...], db_path: str | None) -> None:
     """
     from host.sync.settings import set_priority
 
-    sync_call(set_priority, open_registry(db_path), connections)
+    sync_call(set_priority, open_registry(db_path, create=False), connections)
     click.echo("Sync priority: " + ", ".join(connections) + ", then the others by name")

@@ -47,7 +47,7 @@ def list_users(as_json: bool, db_path: str | None) -> None:
     """
     rows = [
         {"name": u["name"], "created_at": u["created_at"], "groups": list(u["groups"])}
-        for u in open_registry(db_path).users()
+        for u in open_registry(db_path, create=False).users()
     ]
     if as_json:
         emit_json(rows)
@@ -66,5 +66,5 @@ def remove_user(name: str, db_path: str | None) -> None:
         erpsync users remove alice
     """
     name = check_name(name, "user")
-    open_registry(db_path).remove_user(name)
+    open_registry(db_path, create=False).remove_user(name)
     click.echo(f"Removed user {name!r}")

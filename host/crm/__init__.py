@@ -101,11 +101,12 @@ def crm_path(registry_path: str | Path | None = None) -> Path:
     return base.parent / "crm.db"
 
 
-def open_crm(registry_path: str | Path | None = None) -> SqliteCrm:
-    """The host's CRM store next to the registry at `registry_path` (default: the home)."""
+def open_crm(registry_path: str | Path | None = None, *, in_memory: bool = False) -> SqliteCrm:
+    """The host's CRM store next to the registry at `registry_path` (default: the home);
+    `in_memory`: an empty store in its place, creating no file (for look-ups)."""
     from host.crm.store import SqliteCrm
 
-    return SqliteCrm(crm_path(registry_path))
+    return SqliteCrm(crm_path(registry_path), in_memory=in_memory)
 
 
 __all__ = ["CrmError", "CrmStore", "Link", "crm_path", "open_crm"]

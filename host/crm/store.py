@@ -71,17 +71,23 @@ def now() -> str:
 class SqliteCrm:
     """The CRM store; implements `host.crm.CrmStore`. Open with `host.crm.open_crm()`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, in_memory: bool = False) -> None:
+        """`in_memory`: an empty store that stands in for `path`, which is not created."""
         from sqlite_utils import Database
 
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
+        self.in_memory = in_memory
+        if not in_memory:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if not in_memory and not path.exists():
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) and never implicit.
         self.conn = sqlite3.connect(
-            str(path), timeout=60.0, isolation_level=None, check_same_thread=False
+            ":memory:" if in_memory else str(path),
+            timeout=60.0,
+            isolation_level=None,
+            check_same_thread=False,
         )
         self.conn.execute("PRAGMA busy_timeout=60000")
         if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":

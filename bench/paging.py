@@ -58,7 +58,7 @@ def page_directly(connector: Any, guid: str) -> int:
 
 def walk_store(connector: Any) -> int:
     table = connector.store.company(1).tables["customer"]
-    return sum(1 for _, key in table.order if table.actors[key] is not None)
+    return sum(1 for actor in table if actor is not None)  # every row, in ERP-number order
 
 
 def timed(function: Any, *args: Any) -> tuple[float, int]:

@@ -26,6 +26,7 @@ SUITES = (
     "registry_list",
     "sync_import",
     "web_sync_tab",
+    "mock_scale",
 )
 
 

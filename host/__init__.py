@@ -22,6 +22,7 @@ from host.connector import (
 )
 from host.hookspecs import hookimpl
 from host.protocol import PROTOCOL_VERSION
+from host.protocol.errors import ERRORS, ErrorCode
 from host.protocol.values import (
     FieldValueError,
     coerce_value,
@@ -34,6 +35,7 @@ from host.search import compile_restriction, compile_restrictions, filter_actors
 __all__ = [
     "ACTOR_TYPES",
     "ALL_ZERO_GUID",
+    "ERRORS",
     "PROTOCOL_VERSION",
     "Access",
     "Actor",
@@ -41,6 +43,7 @@ __all__ = [
     "Connection",
     "Connector",
     "ConnectorError",
+    "ErrorCode",
     "Field",
     "FieldType",
     "FieldValueError",

@@ -12,7 +12,7 @@ import contextlib
 import json as jsonlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -52,6 +52,14 @@ SecretLookup = Callable[[str], Awaitable[Sequence[str]]]
 INFO_IDENTIFIERS = ("id", "protocol_version")
 """Info values the admin side uses as identifiers: checked, not scrubbed."""
 
+
+class Paged(NamedTuple):
+    """The payload of a search answer that carries a next_cursor (protocol v1.1)."""
+
+    items: Any
+    cursor: str
+
+
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 __all__ = [
     "BUSY",
@@ -73,6 +81,7 @@ __all__ = [
     "ConnectorUnreachable",
     "FailureClass",
     "InvalidTarget",
+    "Paged",
     "ProtocolError",
     "Unauthorized",
 ]
@@ -115,6 +124,8 @@ class ConnectorClient:
         self._secret_keys: list[str] | None = None  # declared by config_fields(), once asked
         self._guid_secrets: dict[str, list[str]] = {}
         self._seen: set[str] = set()
+        self.capabilities: dict[str, Any] | None = None
+        """What the connector declared in info (v1.1), once info() was asked; None for 1.0."""
         self._retries = max(0, retries)
         self._backoff = backoff
         self._max_bytes = max_response_bytes
@@ -212,6 +223,8 @@ class ConnectorClient:
                         idempotent=op.idempotent,
                         what=what,
                     )
+        if isinstance(data, Paged) and not op.paged:
+            data = data.items  # only searches page; a stray next_cursor means nothing
         return response, data
 
     # --- scrubbing ---------------------------------------------------------------------
@@ -366,6 +379,9 @@ class ConnectorClient:
         )
         if answer.status_code >= 500 and response.ok:
             raise ProtocolError(f"{self.label}: answered HTTP {answer.status_code}")
+        cursor = body.get("next_cursor")
+        if isinstance(cursor, str) and cursor:
+            return response, Paged(body.get("data"), cursor)
         return response, body.get("data")
 
     async def _fetch(
@@ -398,11 +414,36 @@ class ConnectorClient:
         data, _ = await self._scrubbed_data(op, what, *path, **kwargs)
         return data
 
+    def offers(self, name: str) -> bool:
+        """Whether the connector declared the operation (always true before info() or for a
+        1.0 connector, which declares nothing; required operations are always offered)."""
+        op = ops.BY_NAME[name]
+        declared = (self.capabilities or {}).get("operations")
+        return not op.optional or not isinstance(declared, list) or name in declared
+
+    def max_page_size(self, kind: str = "page_size") -> int:
+        """The largest limit the connector declared (`page_size` or `search_page_size`)."""
+        bounds = (self.capabilities or {}).get(kind)
+        top = bounds.get("max") if isinstance(bounds, dict) else None
+        return top if isinstance(top, int) and 1 <= top <= ops.MAX_PAGE_SIZE else ops.MAX_PAGE_SIZE
+
     async def _scrubbed_data(
         self, op: Operation, what: str, *path: str, **kwargs: Any
     ) -> tuple[Any, Scrubber]:
-        """The payload of a successful call and the call's scrubber for its texts."""
+        """The payload of a successful call and the call's scrubber for its texts.
+
+        An optional operation the connector did not declare fails here, unsent; one it
+        declared and then answers not_supported to is a protocol error."""
+        if not self.offers(op.name):
+            raise CallFailed(
+                f"{self.label}: {what} is not offered by this connector (info capabilities)",
+                Response.error(f"The connector does not offer {what}.", "", "not_supported"),
+            )
         response, data, scrubber = await self._call(op, *path, what=what, **kwargs)
+        if response.error_code == "not_supported" and op.optional and self.capabilities:
+            raise ProtocolError(
+                f"{self.label}: declares {op.name} in its capabilities but answered not_supported"
+            )
         if not response.ok:
             explanation = response.user_explanation or response.error_code
             raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
@@ -450,6 +491,8 @@ class ConnectorClient:
                 )
             )
         scrubbed: dict[str, Any] = scrubber.data(data, keep=INFO_IDENTIFIERS)
+        declared = data.get("capabilities")
+        self.capabilities = declared if isinstance(declared, dict) else None
         return scrubbed
 
     async def config_fields(self) -> list[Field]:
@@ -484,7 +527,11 @@ class ConnectorClient:
         return self._strings(data, "held connections")
 
     async def delete_connection(self, guid: str) -> Response:
+        """Idempotent: a 1.0 connector's unknown_connection for a GUID it does not hold is
+        taken as done, as a 1.1 connector answers it."""
         response, _, _ = await self._call(ops.DELETE_CONNECTION, guid)
+        if response.error_code == "unknown_connection":
+            return Response.success(f"Connection {guid} was not held; nothing to delete.")
         return response
 
     async def actor_types(self, guid: str) -> list[str]:
@@ -512,8 +559,7 @@ class ConnectorClient:
         self, guid: str, actor_type: str, text: str = "", field_keys: Sequence[str] = ()
     ) -> list[Actor]:
         body = {"text": text, "field_keys": list(field_keys)}
-        data = await self._data(ops.SEARCH_ACTORS, "search", guid, actor_type, json=body)
-        return self._actors(data, "search")
+        return await self._every_page(ops.SEARCH_ACTORS, "search", guid, actor_type, body)
 
     async def search_by_parent(
         self,
@@ -530,10 +576,9 @@ class ConnectorClient:
             "parent_erp_key": parent_erp_key,
             "field_keys": list(field_keys),
         }
-        data = await self._data(
-            ops.SEARCH_BY_PARENT, "search by parent", guid, actor_type, json=body
+        return await self._every_page(
+            ops.SEARCH_BY_PARENT, "search by parent", guid, actor_type, body
         )
-        return self._actors(data, "search by parent")
 
     async def search_advanced(
         self,
@@ -549,8 +594,59 @@ class ConnectorClient:
             ],
             "field_keys": list(field_keys),
         }
-        data = await self._data(ops.SEARCH_ADVANCED, "advanced search", guid, actor_type, json=body)
-        return self._actors(data, "advanced search")
+        return await self._every_page(
+            ops.SEARCH_ADVANCED, "advanced search", guid, actor_type, body
+        )
+
+    async def search_page(
+        self,
+        name: str,
+        guid: str,
+        actor_type: str,
+        body: Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        cursor: str = "",
+    ) -> Page:
+        """One page of a search (`name`: search_actors, search_by_parent, search_advanced):
+        its actors and `next_cursor` (empty on the last page, always for a 1.0 connector)."""
+        op = ops.BY_NAME[name]
+        what = op.name.replace("_", " ")
+        paged: dict[str, Any] = {**body, "cursor": cursor}
+        if limit is not None:
+            paged["limit"] = min(limit, self.max_page_size("search_page_size"))
+        response, data, _ = await self._call(op, guid, actor_type, json=paged, what=what)
+        if not response.ok:
+            declared = op.optional and self.capabilities and self.offers(op.name)
+            if response.error_code == "not_supported" and declared:
+                raise ProtocolError(
+                    f"{self.label}: declares {op.name} in its capabilities but answered "
+                    "not_supported"
+                )
+            explanation = response.user_explanation or response.error_code
+            raise CallFailed(f"{self.label}: {what} failed: {explanation}", response)
+        if isinstance(data, Paged):
+            return Page(self._actors(data.items, what), data.cursor)
+        return Page(self._actors(data, what), "")
+
+    async def _every_page(
+        self, op: Operation, what: str, guid: str, actor_type: str, body: dict[str, Any]
+    ) -> list[Actor]:
+        """Every match of a search, following next_cursor (v1.1) to the last page."""
+        if not self.offers(op.name):
+            await self._scrubbed_data(op, what, guid, actor_type, json=body)  # raises
+        found: list[Actor] = []
+        cursor = ""
+        seen: set[str] = set()
+        while True:
+            page = await self.search_page(op.name, guid, actor_type, body, cursor=cursor)
+            found.extend(page.actors)
+            if not page.cursor:
+                return found
+            if page.cursor in seen:
+                raise ProtocolError(f"{self.label}: {what} handed out the same cursor twice")
+            seen.add(page.cursor)
+            cursor = page.cursor
 
     async def create_actor(self, guid: str, actor: Actor) -> Actor:
         data = await self._data(
@@ -562,8 +658,13 @@ class ConnectorClient:
         )
         return self._actors([data], "create actor")[0]
 
-    async def save_actors(self, guid: str, actors: Sequence[Actor]) -> list[Actor]:
-        body = {"actors": [a.to_dict() for a in actors]}
+    async def save_actors(
+        self, guid: str, actors: Sequence[Actor], *, check_last_modified: bool = False
+    ) -> list[Actor]:
+        """Partial update; `check_last_modified` (v1.1) refuses stale actors with `conflict`."""
+        body: dict[str, Any] = {"actors": [a.to_dict() for a in actors]}
+        if check_last_modified:
+            body["check_last_modified"] = True
         data = await self._data(ops.SAVE_ACTORS, "save actors", guid, json=body)
         return self._actors(data, "save actors")
 
@@ -589,6 +690,7 @@ class ConnectorClient:
         limit: int = 100,
         field_keys: Sequence[str] = (),
     ) -> Page:
+        limit = min(limit, self.max_page_size())
         params = {"since": since, "cursor": cursor, "limit": limit, "fields": list(field_keys)}
         data = await self._data(ops.CHANGED_SINCE, "changed since", guid, actor_type, params=params)
         if not isinstance(data, dict):

@@ -241,6 +241,10 @@ class Connector:
     version: ClassVar[str] = "0.0.0"
     description: ClassVar[str] = ""
     config_fields: ClassVar[Sequence[Field]] = ()
+    max_page_size: ClassVar[int] = 1000
+    """The largest `limit` a page of changes or of search results may ask for (<= 1000)."""
+    search_page_size: ClassVar[int] = 500
+    """Actors per search page when the request names no limit (protocol v1.1 pages searches)."""
     requires_protocol: ClassVar[str] = "1.0"
     """The protocol version this connector is written for ("MAJOR.MINOR"); a host that does
     not speak that major version, or speaks an older minor, refuses to load it."""

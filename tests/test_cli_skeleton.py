@@ -72,7 +72,7 @@ def test_connectors_add_checks_the_connector_and_shows_its_name_and_version(
     assert result.exit_code == 0, result.output
     assert "Added connector 'mock-erp'" in result.stdout
     assert "Mock ERP 0.1.0" in result.stdout
-    assert "protocol 1.0" in result.stdout
+    assert "protocol 1.1" in result.stdout
     assert result.stderr == ""
 
     listed = cli("connectors", "list", "--json")
@@ -95,7 +95,7 @@ def test_connectors_add_json_output(cli: Transcript, mock_server: MockServer) ->
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["token"] == "****"
-    assert data["info"]["id"] == "mock" and data["info"]["protocol_version"] == "1.0"
+    assert data["info"]["id"] == "mock" and data["info"]["protocol_version"] == "1.1"
 
 
 @pytest.mark.parametrize(
@@ -372,7 +372,7 @@ def test_demo_runs_the_whole_flow(invoke: Invoke) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "$ erpsync connections list" in out
-    listing = out.split("$ erpsync connections list", 1)[1].splitlines()
+    listing = out.split("$ erpsync connections list", 1)[1].split("\n$ ", 1)[0].splitlines()
     (row,) = [line for line in listing if line.startswith("acme ")]
     assert " ok " in row
     assert "Login to erp.mock.local failed" in out

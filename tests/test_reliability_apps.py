@@ -173,7 +173,7 @@ MATRIX: dict[str, tuple[str, str, list[str], list[str]]] = {
     "protocol-2": (
         declared("future", extra='requires_protocol = "2.0"'),
         AppStatus.BROKEN,
-        ["connector 'future' requires protocol '2.0'; this host speaks 1.0", "upgrade"],
+        ["connector 'future' requires protocol '2.0'; this host speaks 1.1", "upgrade"],
         ["AppLoadError: connector 'future' requires protocol '2.0'"],
     ),
     "fields-garbage": (
@@ -328,9 +328,10 @@ def test_serve_serves_the_good_apps_beside_the_broken_ones(served: str) -> None:
     for cid in ("future", "nolist", "secret-text", "colours", "returned", "fields-garbage"):
         status, body = _get(f"{served}/connectors/{cid}/v1/info")
         assert status == 404 and body["error_code"] == "unknown_connector"
-    # A connector whose operations answer garbage: an error envelope, never a 500.
+    # A connector whose operations answer garbage: an error envelope, never a bare 500 (the
+    # status of connector_error is 500, the body says what happened).
     status, body = _post(f"{served}/connectors/garbage-ops/v1/config/test", {"config": {}})
-    assert status == 200 and body["ok"] is False
+    assert status == 500 and body["ok"] is False
     assert body["error_code"] == "connector_error"
     assert "expected a host.Response, got int" in body["tech_explanation"]
     assert "\n" not in body["tech_explanation"]
@@ -338,7 +339,7 @@ def test_serve_serves_the_good_apps_beside_the_broken_ones(served: str) -> None:
     status, body = _put(f"{served}/connectors/garbage-ops/v1/connections/{guid}", {"config": {}})
     assert status == 200, body
     status, body = _get(f"{served}/connectors/garbage-ops/v1/connections/{guid}/actor-types")
-    assert status == 200 and body["error_code"] == "connector_error", body
+    assert status == 500 and body["error_code"] == "connector_error", body
 
 
 def test_raise_app_errors_shows_the_full_traceback_of_each_broken_app(

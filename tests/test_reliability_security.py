@@ -68,6 +68,7 @@ def test_every_admin_change_is_audited_and_no_secret_is_in_the_audit(
         "connection.add",
         "connection.edit",
         "sync.enable",
+        "sync.lists",  # enabling maps the type's list items too
         "connection.activate",
         "connection.deactivate",
         "connection.edit",

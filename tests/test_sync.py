@@ -135,6 +135,50 @@ def test_list_mapping_is_proposed_by_key_or_name_and_reports_unmapped(env: SyncE
     assert answer["unmapped"] == ["project_statuses:DONE"]
 
 
+def test_enabling_a_type_maps_its_list_items_so_the_country_arrives(env: SyncEnv) -> None:
+    guid = env.add_connection("acme")
+    out = env.run("mapping", "enable", "acme", "customer").stdout
+    assert "List items mapped by key or name" in out and "countries" in out
+    erp = env.erp_all(guid, "customer")["1"].field_values["COUNTRY"]
+    assert erp  # the mock gives every customer a country
+    env.run("import", "run", "acme", "customer", "--key", "1")
+    shown = env.json("crm", "show", "company", "1")
+    assert shown["record"]["country"] == erp
+    # An item mapping the admin chose is kept when the type is enabled again.
+    other = "SE" if erp != "SE" else "DK"
+    env.run(
+        "mapping",
+        "lists",
+        "acme",
+        "--map",
+        f"countries:{other}=",
+        "--map",
+        f"countries:{erp}={other}",
+    )
+    audited = [r["action"] for r in env.json("audit")].count("sync.lists")
+    env.run("mapping", "enable", "acme", "customer")
+    assert [r["action"] for r in env.json("audit")].count("sync.lists") == audited  # unchanged
+    items = env.json("mapping", "lists", "acme")["items"]
+    assert {(i["erp_list"], i["erp_item"]): i["crm_item"] for i in items}["countries", erp] == other
+    # --no-lists leaves the lists alone (no connector call).
+    env.run("mapping", "enable", "acme", "project", "--no-lists")
+
+
+def test_links_and_audit_targets_show_the_connection_name(env: SyncEnv) -> None:
+    guid = env.add_connection("acme", enable=("customer",))
+    env.run("import", "run", "acme", "customer", "--key", "1")
+    shown = env.run("crm", "show", "company", "1").stdout
+    links = shown.split("Links:")[1]
+    assert "acme" in links and guid not in links
+    link = env.json("crm", "show", "company", "1")["links"][0]
+    assert (link["connection"], link["connection_name"]) == (guid, "acme")
+    audit = env.run("audit").stdout
+    assert "acme/customer" in audit and guid not in audit
+    assert f"{guid}/customer" in {r["target"] for r in env.json("audit")}
+    env.run("connections", "edit", "acme", "--rename", "acme-north")
+    assert "acme-north" in env.run("crm", "show", "company", "1").stdout.split("Links:")[1]
+
+
 def test_defaults_are_checked_and_forced_mandatory(env: SyncEnv) -> None:
     env.add_connection("acme")
     shown = env.json("defaults", "show", "acme", "customer")["defaults"]
@@ -253,6 +297,40 @@ def test_import_preview_and_criteria(env: SyncEnv) -> None:
     assert_one_line_error(env.run("import", "run", "acme", "customer", expect=2), 2)
 
 
+def test_import_shows_a_progress_bar_on_a_terminal_only(env: SyncEnv) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env.add_connection("acme", enable=("customer",))
+    quiet = env.run("import", "run", "acme", "customer", "--key", "1", "--key", "2")
+    assert "importing" not in quiet.stderr  # not a terminal: no bar
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "host.cli", "import", "run", "acme", "customer", "--all",
+         "--page-size", "50"],
+        stdout=subprocess.PIPE, stderr=slave,
+    )  # fmt: skip
+    os.close(slave)
+    screen = b""
+    while True:  # read as it comes: a full terminal buffer would block the child
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its side and everything was read
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, screen
+    text = screen.decode()
+    assert "importing customer" in text and f"{CUSTOMERS} " in text and "/0" not in text
+    assert "created" in text and "\r" in text  # redrawn in place
+    assert "Imported customer" in stdout.decode()  # the result stays on stdout
+
+
 # --- the engine ----------------------------------------------------------------------------
 
 
@@ -343,6 +421,10 @@ def test_new_crm_records_are_created_in_the_erp_with_defaults(env: SyncEnv) -> N
     assert env.json("crm", "show", "company", str(bad["record"]["id"]))["links"] == []
     again = env.json("sync", "run", "--connection", "acme")[0]
     assert (again["pushed"], again["created"]) == (0, 0)  # created once, never twice
+    # What the ERP filled in itself (its default COUNTRY) comes back to the record.
+    record = env.json("crm", "show", "company", str(ok["record"]["id"]))["record"]
+    assert record["country"] == actor["COUNTRY"] != ""
+    assert crm_matches_erp(env, guid, "customer") == []
 
 
 def test_repeated_failures_stop_the_connection_with_a_reason(env: SyncEnv) -> None:

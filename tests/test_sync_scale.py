@@ -244,3 +244,166 @@ def test_two_workers_on_redis_never_sync_one_connection_twice_at_once(
     alone.run("sync", "run")
     assert _end_state(shared) == _end_state(alone)
     assert len(_end_state(alone)) > count * 40
+
+
+# --- SIGKILL while creating CRM records in the ERP -------------------------------------------
+
+
+def _count(home: Path, sql: str) -> int:
+    db = sqlite3.connect(str(home / "crm.db"), timeout=30)
+    try:
+        return int(db.execute(sql).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+@pytest.mark.slow
+def test_sigkill_while_creating_in_the_erp_creates_each_record_once(
+    tmp_path: Path, erpsync_home: Path
+) -> None:
+    """New CRM records are created in the ERP one call each; the intent is committed before
+    the call and the link only with the page. Kills land between the two: the next pass must
+    find those actors (not create them again) and create the ones never sent (none lost)."""
+    server = start_mock_server(tmp_path, "--customers", "20")
+    try:
+        env = make_env(server, erpsync_home)
+        guid = env.add_connection("acme", 1, enable=("customer",))
+        env.run("mapping", "enable", "acme", "customer", "--create-in-erp")
+        env.run("defaults", "set", "acme", "customer", "PAYTERMS", "--value", "NET14")
+        env.run("connections", "activate", "acme")
+        env.run("sync", "run", "--connection", "acme")  # the ERP's customers into the CRM
+        from host.crm import open_crm
+
+        crm = open_crm(erpsync_home / "registry.db")
+        wanted = {f"Killtest {i:03d} AS": f"NO{900000 + i}" for i in range(300)}
+        with crm.transaction():
+            ids = crm.insert_checked(
+                "company", [{"name": n, "vatno": v} for n, v in wanted.items()]
+            )
+        crm.close()
+        rng = random.Random(4)
+        hits = 0  # kills that left created-but-unlinked intents behind
+        for _ in range(5):
+            worker = _erpsync(
+                erpsync_home, "sync", "run", "--connection", "acme", "--page-size", "40"
+            )
+            deadline = time.monotonic() + 60
+            while worker.poll() is None and time.monotonic() < deadline:
+                if _count(erpsync_home, "SELECT count(*) FROM pending_creates"):
+                    break
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.4))
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=30)
+                hits += bool(_count(erpsync_home, "SELECT count(*) FROM pending_creates"))
+            else:
+                break
+        assert hits >= 2, "no kill landed between a create and its link: make the data larger"
+        final = _erpsync(erpsync_home, "sync", "run", "--connection", "acme")
+        _, stderr = final.communicate(timeout=300)
+        assert final.returncode == 0, stderr
+        # In the ERP: each new record exactly once (nothing twice, nothing lost).
+        named = {}
+        for key, actor in env.erp_all(guid, "customer").items():
+            name = actor.field_values["NAME"]
+            if name in wanted:
+                assert name not in named, f"{name} created twice in the ERP"
+                named[name] = (key, actor.field_values["VATNO"])
+        assert set(named) == set(wanted)
+        assert all(vat == wanted[n] for n, (_, vat) in named.items())
+        # In the CRM: each record linked once, to its own actor; no orphan pulled back as a copy.
+        crm = open_crm(erpsync_home / "registry.db")
+        try:
+            links = crm.links_for_records(guid, "company", ids)
+            records = crm.get_many("company", ids)
+            for crm_id in ids:
+                (link,) = links[crm_id]
+                assert named[records[crm_id]["name"]][0] == link.erp_key
+            assert crm.count("company") == 20 + len(wanted)
+            assert _count(erpsync_home, "SELECT count(*) FROM pending_creates") == 0
+        finally:
+            crm.close()
+        env.run("sync", "run", "--connection", "acme")  # reads the new actors back
+        assert crm_matches_erp(env, guid, "customer") == []
+    finally:
+        stop_process(server.process)
+
+
+# --- the issue's full-scale check ----------------------------------------------------------
+
+FULL = 100_000
+
+
+@pytest.mark.slow
+def test_full_scale_changes_on_both_sides_move_exactly_those(
+    tmp_path: Path, erpsync_home: Path
+) -> None:
+    """100,000 customers imported; then 1,000 ERP-side and 100 CRM-side changes: one pass
+    moves exactly those (and the next pass nothing), and the CRM equals the ERP."""
+    server = start_mock_server(tmp_path, "--customers", str(FULL))
+    try:
+        env = make_env(server, erpsync_home)
+        guid = env.add_connection("acme", 1, enable=("customer",))
+        env.run("connections", "activate", "acme")
+        job = env.json("import", "run", "acme", "customer", "--all")
+        assert (job["read"], job["created"]) == (FULL, FULL)
+        settle = env.json("sync", "run", "--connection", "acme")[0]
+        assert (settle["updated"], settle["pushed"], settle["created"]) == (0, 0, 0)
+        rng = random.Random(100)
+        keys = rng.sample(range(1, FULL + 1), 1100)
+        erp_keys, crm_keys = [str(k) for k in keys[:1000]], [str(k) for k in keys[1000:]]
+
+        async def change(c):  # type: ignore[no-untyped-def]
+            for start in range(0, len(erp_keys), 250):
+                chunk = erp_keys[start : start + 250]
+                await c.save_actors(
+                    guid, [Actor("customer", k, field_values={"PHONE": f"+47 {k}"}) for k in chunk]
+                )
+
+        env.erp(change)
+        from host.crm import open_crm
+
+        crm = open_crm(erpsync_home / "registry.db")
+        try:
+            links = crm.links_for_keys(guid, "customer", crm_keys)
+            for key in crm_keys:
+                crm.update("company", links[key].crm_id, {"department": f"Dept {key}"})
+            before = crm.stamp() - len(crm_keys)
+        finally:
+            crm.close()
+        erp_stamp = max(a.last_modified for a in env.erp(lambda c: c.get_actors(
+            guid, "customer", erp_keys, ["PHONE"])))  # fmt: skip
+        run = env.json("sync", "run", "--connection", "acme")[0]
+        # Changed since is `>=` (docs/protocol.md): the actor at the stamp is read again, skipped.
+        assert run["read"] in (1000, 1001), run
+        assert (run["updated"], run["pushed"]) == (1000, 100), run
+        assert (run["created"], run["conflicts"], run["errors"]) == (0, 0, 0), run
+        # Exactly those moved: 1,100 CRM records have a newer stamp (1,000 pulled, 100 edited),
+        # and the ERP saw exactly the 100 pushed actors change after the 1,000 edits.
+        crm = open_crm(erpsync_home / "registry.db")
+        try:
+            moved = crm.conn.execute(
+                "SELECT count(*) FROM company WHERE updated > ?", (before,)
+            ).fetchone()[0]
+        finally:
+            crm.close()
+        assert moved == 1100
+
+        async def changed_after(c):  # type: ignore[no-untyped-def]
+            return {
+                a.erp_key: a
+                async for a in c.changed_since(guid, "customer", erp_stamp)
+                if a.last_modified > erp_stamp  # `>=`: not the last of the 1,000 edits
+            }
+
+        pushed = env.erp(changed_after)
+        assert set(pushed) == set(crm_keys)
+        assert all(a.field_values["DEPARTMENT"] == f"Dept {k}" for k, a in pushed.items())
+        quiet = env.json("sync", "run", "--connection", "acme")[0]
+        assert (quiet["updated"], quiet["pushed"], quiet["created"]) == (0, 0, 0), quiet
+        assert crm_matches_erp(env, guid, "customer") == []
+    finally:
+        stop_process(server.process)

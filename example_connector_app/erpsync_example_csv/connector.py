@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from host import (
@@ -20,10 +21,13 @@ from host import (
     Connection,
     Connector,
     ConnectorError,
+    ErrorCode,
     Field,
     FieldType,
     Page,
     Response,
+    Restriction,
+    filter_actors,
 )
 
 from erpsync_example_csv.csvstore import (
@@ -199,6 +203,34 @@ class CsvErpConnector(Connector):
         children = [r for r in table.records if r.parent_key == parent_erp_key]
         return [_actor(table, r, keys) for r in _matching(table, children, text)]
 
+    def search_advanced(
+        self,
+        connection: Connection,
+        actor_type: str,
+        restrictions: list[Restriction],
+        field_keys: list[str],
+    ) -> list[Actor]:
+        """Restrictions ANDed over the searchable (text) fields and the parent key, in memory
+        with the host's operators; the host pages the answer."""
+        table = self._table(connection, actor_type)
+        keys = _field_keys(table, field_keys)
+        searchable = {c.key: _field(c, 0) for c in _text_columns(table)}
+        for restriction in restrictions:
+            if restriction.field_key not in searchable and restriction.field_key not in (
+                "parent_erp_key",
+                "parent_actor_type",
+            ):
+                raise ConnectorError(
+                    f"{restriction.field_key!r} is not a searchable field of {actor_type}; "
+                    f"searchable: {', '.join(searchable)}.",
+                    error_code=ErrorCode.INVALID_RESTRICTION,
+                )
+        every_key = [c.key for c in table.columns]
+        found = filter_actors(
+            [_actor(table, r, every_key) for r in table.records], searchable, restrictions
+        )
+        return [replace(a, field_values={k: a.field_values.get(k) for k in keys}) for a in found]
+
     def changed_since(
         self,
         connection: Connection,
@@ -214,7 +246,9 @@ class CsvErpConnector(Connector):
         strictly after it: no gaps and no repeats, even when many rows share a stamp.
         """
         if limit < 1:
-            raise ConnectorError(f"limit must be at least 1, got {limit}.", error_code="bad_limit")
+            raise ConnectorError(
+                f"limit must be at least 1, got {limit}.", error_code="invalid_request"
+            )
         table = self._table(connection, actor_type)
         keys = _field_keys(table, field_keys)
         stamp = normalize_stamp(since)
@@ -257,7 +291,7 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         raise ConnectorError(
             "The paging cursor is not one this connector handed out; start again without it.",
             f"undecodable cursor {cursor!r}",
-            "bad_cursor",
+            "invalid_cursor",
         )
     return value[0], value[1]
 

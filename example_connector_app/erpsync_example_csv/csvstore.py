@@ -169,7 +169,7 @@ class Settings:
         if decimal not in DECIMAL_SEPARATORS:
             raise CsvStoreError(
                 f"Decimal separator {decimal!r} is not one of {' or '.join(DECIMAL_SEPARATORS)}.",
-                "bad_config",
+                "invalid_config",
             )
         encoding = str(config.get("encoding") or DEFAULT_ENCODING).strip()
         try:
@@ -194,7 +194,7 @@ def _delimiter_char(value: str) -> str:
             return char
     raise CsvStoreError(
         f"Delimiter {value!r} is not one of {', '.join(DELIMITERS)}.",
-        "bad_config",
+        "invalid_config",
     )
 
 
@@ -497,7 +497,7 @@ def normalize_stamp(text: str) -> str:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise CsvStoreError(
-            f"{text!r} is not an ISO 8601 time such as {STAMP_EXAMPLE}.", "bad_stamp"
+            f"{text!r} is not an ISO 8601 time such as {STAMP_EXAMPLE}.", "invalid_stamp"
         ) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)

@@ -104,19 +104,19 @@ def test_an_export_written_between_pages_is_not_repeated(
 
 
 @pytest.mark.parametrize("cursor", ["not a cursor", "WyJvbmx5LW9uZSJd", "e30="])
-def test_bad_cursor(connector: CsvErpConnector, sample_config: dict, cursor: str) -> None:
+def test_invalid_cursor(connector: CsvErpConnector, sample_config: dict, cursor: str) -> None:
     with pytest.raises(ConnectorError) as caught:
         connector.changed_since(connection(sample_config), "customer", "", [], cursor, 2)
-    assert caught.value.response.error_code == "bad_cursor"
+    assert caught.value.response.error_code == "invalid_cursor"
 
 
 def test_bad_since(connector: CsvErpConnector, sample_config: dict) -> None:
     with pytest.raises(ConnectorError) as caught:
         connector.changed_since(connection(sample_config), "customer", "yesterday", [], "", 2)
-    assert caught.value.response.error_code == "bad_stamp"
+    assert caught.value.response.error_code == "invalid_stamp"
 
 
 def test_limit_must_be_positive(connector: CsvErpConnector, sample_config: dict) -> None:
     with pytest.raises(ConnectorError) as caught:
         connector.changed_since(connection(sample_config), "customer", "", [], "", 0)
-    assert caught.value.response.error_code == "bad_limit"
+    assert caught.value.response.error_code == "invalid_request"

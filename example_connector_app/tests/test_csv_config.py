@@ -242,7 +242,7 @@ def test_bare_delimiter_character_is_accepted(
 
 def test_unknown_delimiter(connector: CsvErpConnector, sample_config: dict) -> None:
     result = connector.test_config({**sample_config, "delimiter": "space"})
-    assert (result.ok, result.error_code) == (False, "bad_config")
+    assert (result.ok, result.error_code) == (False, "invalid_config")
 
 
 @pytest.mark.parametrize(

@@ -68,9 +68,10 @@ def make_client(
             raise NotFound(
                 f"no installed app provides connector {connector_id!r} (installed: {served})"
             )
-        app = create_app({connector_id: connector}, token=None)
+        app = create_app({connector_id: connector}, token=token)  # None: no auth in-process
         return ConnectorClient(
             f"http://app/connectors/{connector_id}",
+            token=token,
             transport=httpx.ASGITransport(app=app),
             config_lookup=lookup,
             secret_lookup=secret_lookup,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.admin.clients import client_for_connector
 from host.admin.errors import AdminError
-from host.text import printable
+from host.text import printable, safe
 
 if TYPE_CHECKING:
     from host.registry import ConnectionRecord, ConnectorRecord, Registry
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 OK, PROBLEM, REPAIRED, SKIPPED, WARNING = "ok", "problem", "repaired", "skipped", "warning"
 SHOWN_GUIDS = 10
 """Foreign GUIDs named per connector; the rest are counted."""
+MAX_FINDING_LENGTH = 2000
+"""A finding's detail is cut here (as the CLI cuts an error): a stored URL can be long."""
 RUNNING_ADD_WINDOW = timedelta(days=1)
 """A journalled GUID whose process still runs is being saved, unless it is older than this
 (its pid was then reused by another process)."""
@@ -182,7 +184,7 @@ async def check_connector(
     except SecretKeyError:
         return [Finding(check, SKIPPED, "not checked: its token cannot be decrypted (see above)")]
     except AdminError as exc:  # an invalid stored URL, an app no longer installed: this one only
-        return [Finding(check, PROBLEM, exc.message)]
+        return [Finding(check, PROBLEM, safe(exc, MAX_FINDING_LENGTH))]
     ours = {g: c.name for g, c in registered.items() if c.connector == record.name}
     async with client:
         try:

@@ -128,7 +128,7 @@ class Aborted(AdminError):
 
 def from_client_error(exc: Exception) -> AdminError:
     """The admin kind of a ConnectorClientError, read from its one classification
-    (`failure`, host.client.FAILURES); any other exception becomes a plain AdminError."""
+    (`failure`, host.failures.FAILURES); any other exception becomes a plain AdminError."""
     from host import client
 
     message = str(exc)

@@ -69,6 +69,9 @@ def _print_report(report: Any, note: str) -> None:
 @click.option("--token-file", type=click.Path(), metavar="FILE", help="Read the token from a file.")
 @click.option("--write", is_flag=True, help="Also create and save an actor (writes to the ERP).")
 @click.option(
+    "--strict", is_flag=True, help="Count a skipped check as a failure (for a partner's CI)."
+)
+@click.option(
     "--only",
     "only",
     metavar="CHECK",
@@ -90,6 +93,7 @@ def check_app(
     token: str | None,
     token_file: str | None,
     write: bool,
+    strict: bool,
     only: tuple[str, ...],
     timeout: float,
     as_json: bool,
@@ -129,6 +133,10 @@ def check_app(
         raise CliError(str(exc)) from exc
     secret = read_token(token, token_file, env="ERPSYNC_CONNECTOR_TOKEN")
     url = _resolve_target(target, secret)
+    if url.startswith("app:"):  # served in-process with a token, so the auth checks run
+        import secrets
+
+        secret = secrets.token_urlsafe(24)
     config = _read_config(config_pairs, config_file)
     client = make_client(url, token=secret, label=url, timeout=timeout)
 
@@ -147,18 +155,53 @@ def check_app(
                     values = None  # the info check reports it
                 if values is not None:
                     note = "config: the mock ERP's demo login (no --config given)"
-            report = await run_suite(client, config=values, write=write, only=only, target=url)
+            report = await run_suite(
+                client, config=values, write=write, only=only, target=url, strict=strict
+            )
         report.config_source = "demo" if note else "given" if config is not None else "none"
         return report, note
 
-    report, note = run_async(run())
+    from host.cli.errors import client_exit_code
+    from host.client import ConnectorClientError
+    from host.conformance.hints import base_url_hint
+
+    try:
+        report, note = run_async(run())
+    except ConnectorClientError as exc:
+        # No check could run; --json still prints a document, and a wrong URL gets a hint.
+        hint = base_url_hint(url, str(exc))
+        if as_json:
+            emit_json(_aborted_report(url, write, strict, str(exc), hint))
+        raise CliError(f"{exc}" + (f"; {hint}" if hint else ""), client_exit_code(exc)) from exc
+    info_check = next((r for r in report.results if r.id == "info"), None)
+    if info_check is not None and info_check.failed:
+        report.hint = base_url_hint(url, f"{info_check.message} {info_check.got}")
     if as_json:
         emit_json(report.to_dict())
     else:
         _print_report(report, note)
+        if report.hint:
+            click.echo(report.hint)
     if not report.ok:
         failed = [r.id for r in report.failed()]
+        verb = "failed or were skipped (--strict)" if strict else "failed"
         raise CliError(
-            f"{len(failed)} of {len(report.results)} checks failed: {', '.join(failed)}",
+            f"{len(failed)} of {len(report.results)} checks {verb}: {', '.join(failed)}",
             EXIT_CONNECTOR_REFUSED,
         )
+
+
+def _aborted_report(url: str, write: bool, strict: bool, error: str, hint: str) -> dict[str, Any]:
+    """The --json document of a run that could not start (same members as a report)."""
+    return {
+        "target": url,
+        "connector": {},
+        "write": write,
+        "strict": strict,
+        "config_source": "none",
+        "ok": False,
+        "summary": {"pass": 0, "fail": 0, "skip": 0},
+        "checks": [],
+        "error": error,
+        "hint": hint,
+    }

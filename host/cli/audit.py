@@ -21,7 +21,8 @@ def audit(limit: int, as_json: bool, db_path: str | None) -> None:
     """Show the audit log, newest first: when, who (ERPSYNC_ADMIN or the OS user), what.
 
     Every change to the registry is recorded in the same transaction as the change itself;
-    secret values never appear in it.
+    secret values never appear in it. Targets stored with a connection's GUID (sync settings)
+    show its current name here; --json gives them as stored.
 
     \b
     Example:
@@ -41,4 +42,11 @@ def audit(limit: int, as_json: bool, db_path: str | None) -> None:
     if as_json:
         emit_json(rows)
         return
+    from host.cli.crm import connection_names
+
+    names = connection_names(db_path)
+    for row in rows:  # sync settings targets start with a connection GUID: show its name
+        guid, slash, rest = row["target"].partition("/")
+        if guid in names:
+            row["target"] = f"{names[guid]}{slash}{rest}"
     print_table(rows, ["at", "who", "action", "target", "detail"])

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from host.admin.names import check_name
 from host.cli.common import (
     db_option,
     emit_json,
@@ -17,7 +18,6 @@ from host.cli.common import (
 from host.cli.config_input import read_token
 from host.cli.deadline import timeout_option
 from host.cli.errors import CliError, safe
-from host.cli.users import check_name
 
 if TYPE_CHECKING:
     pass

@@ -48,6 +48,14 @@ def open_crm_for(db_path: str | None, *, create: bool = True) -> SqliteCrm:
         raise CliError(f"CRM store {crm_path(db_path)}: cannot open it ({exc})") from exc
 
 
+def connection_names(db_path: str | None) -> dict[str, str]:
+    """Connection GUID -> name, for showing names where the stores keep GUIDs (links, audit
+    targets): a GUID stays the identity across renames, a name is what the admin knows."""
+    registry = open_registry(db_path, create=False)
+    rows = registry.db.execute("SELECT guid, name FROM connections").fetchall()
+    return {guid: name for guid, name in rows}
+
+
 def parse_sets(pairs: tuple[str, ...], option: str = "--set") -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
@@ -111,6 +119,8 @@ def show_record(
 ) -> None:
     """Show CRM record ENTITY RECORD_ID with its links to ERP actors.
 
+    Links name their connection (--json also gives its GUID, the link's identity).
+
     --erp-tab fetches each linked actor's ERP-tab fields from its connector (read-only, in
     the configured ERP field order).
 
@@ -122,7 +132,11 @@ def show_record(
     record = store.get(entity, record_id)
     if record is None:
         raise CliError(f"no {entity} with id {record_id}")
-    links = [link.to_dict() for link in store.links_of(entity, record_id)]
+    names = connection_names(db_path)
+    links = [
+        {**link.to_dict(), "connection_name": names.get(link.connection)}
+        for link in store.links_of(entity, record_id)
+    ]
     tabs: list[dict[str, Any]] = []
     if erp_tab and links:
         from host.cli.common import run_async
@@ -137,7 +151,11 @@ def show_record(
     if links:
         click.echo("")
         click.echo("Links:")
-        print_table(links, ["connection", "actor_type", "erp_key", "last_modified"])
+        shown = [
+            {**link, "connection": link["connection_name"] or f"(removed) {link['connection']}"}
+            for link in links
+        ]
+        print_table(shown, ["connection", "actor_type", "erp_key", "last_modified"])
     for tab in tabs:
         click.echo("")
         click.echo(f"ERP tab: {tab['connection_name']} {tab['actor_type']} {tab['erp_key']}")

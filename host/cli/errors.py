@@ -112,3 +112,11 @@ def translate_errors() -> Iterator[None]:
                 "check the encoding of the arguments and files given"
             ) from exc
         raise
+
+
+def client_exit_code(exc: Exception) -> int:
+    """The exit code of a ConnectorClientError, by the one table (host.failures.FAILURES ->
+    admin kind -> EXIT_BY_KIND)."""
+    from host.admin.errors import from_client_error
+
+    return admin_exit_code(from_client_error(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -138,7 +139,7 @@ def run_cmd(
 
     Records are created with links to their ERP actors; actors imported before are updated,
     never duplicated. Pages are committed one by one: an interrupted import resumes when the
-    same command runs again.
+    same command runs again. On a terminal a progress bar runs on stderr.
 
     \b
     Example:
@@ -153,16 +154,26 @@ def run_cmd(
         raise CliError("--all cannot be combined with --where or --key", 2)
     _, record, crm, mapper, client = _setup(db_path, connection, actor_type)
     criteria = _criteria(wheres, keys)
-    show = sys.stderr.isatty() and not as_json
+    # A progress bar on a terminal only (stderr, so stdout stays the result); its length is
+    # known for --key, while --all/--where show a running count (the protocol has no total).
+    nothing: list[str] = []
+    bar = (
+        click.progressbar(
+            None if keys else (n for n in nothing),  # no length hint: a running count
+            length=len(keys) if keys else None,
+            label=f"importing {actor_type}",
+            file=sys.stderr,
+            show_pos=True,
+            item_show_func=lambda text: text,
+        )
+        if sys.stderr.isatty() and not as_json
+        else None
+    )
 
     def progress(counts: dict[str, Any]) -> None:
-        if show:
-            click.echo(
-                f"\rimporting: {counts['read']} read, {counts['created']} created, "
-                f"{counts['updated']} updated",
-                nl=False,
-                err=True,
-            )
+        if bar is not None:
+            text = f"{counts['created']} created, {counts['updated']} updated"
+            bar.update(max(0, counts["read"] - bar.pos), current_item=text)
 
     async def go() -> dict[str, Any]:
         async with client:
@@ -170,9 +181,8 @@ def run_cmd(
                 client, crm, record.guid, mapper, criteria, page_size=page_size, progress=progress
             )
 
-    job = sync_call(run_async, go())
-    if show:
-        click.echo("", err=True)
+    with bar if bar is not None else contextlib.nullcontext():
+        job = sync_call(run_async, go())
     if as_json:
         emit_json(job)
         return

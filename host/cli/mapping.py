@@ -121,15 +121,27 @@ def show(connection: str, actor_type: str | None, as_json: bool, db_path: str | 
 @click.option(
     "--create-in-erp/--no-create-in-erp", default=None, help="Create new CRM records in the ERP."
 )
+@click.option(
+    "--lists/--no-lists",
+    "lists_too",
+    default=True,
+    show_default=True,
+    help="Also map the items of the lists its list fields use, by key or name (asks the "
+    "connector; existing item mappings are kept).",
+)
 @db_option
 def enable_type(
     connection: str,
     actor_type: str,
     direction: str,
     create_in_erp: bool | None,
+    lists_too: bool,
     db_path: str | None,
 ) -> None:
     """Enable "sync ERP ACTOR_TYPE to CRM <entity>" for CONNECTION.
+
+    Its list fields' items are mapped too (ERP item -> CRM item with the same key or name),
+    so a customer's COUNTRY fills the company's country; see `erpsync mapping lists`.
 
     \b
     Example:
@@ -147,6 +159,46 @@ def enable_type(
         f"Sync of {actor_type} to CRM {settings.entity} enabled for {connection!r} "
         f"({mapped} field{'s' if mapped != 1 else ''} mapped with a direction)"
     )
+    if lists_too:
+        _auto_lists_after_enable(registry, connection, actor_type, db_path)
+
+
+def _auto_lists_after_enable(
+    registry: Registry, connection: str, actor_type: str, db_path: str | None
+) -> None:
+    """Map the items of the lists the type's list fields use, by key then by name.
+
+    Without it a mapped list field (a customer's COUNTRY -> the company's country) stays
+    empty in the CRM until the admin runs `mapping lists --auto`; enabling is when they
+    expect it mapped. Existing item mappings are kept; an unreachable connector is a warning.
+    """
+    from host.cli.common import run_async
+    from host.client import ConnectorClientError
+
+    try:
+        rows = run_async(_list_rows(registry, connection, db_path, auto=True, only=actor_type))
+    except (ConnectorClientError, CliError) as exc:
+        click.echo(
+            f"warning: list items not mapped ({exc}); map them with "
+            f"erpsync mapping lists {connection} --auto",
+            err=True,
+        )
+        return
+    if not rows:
+        return
+    lists = sorted({r["erp_list"] for r in rows})
+    unmapped = [f"{r['erp_list']}:{r['erp_item']}" for r in rows if r["crm_item"] is None]
+    click.echo(
+        f"List items mapped by key or name: {len(rows) - len(unmapped)} of {len(rows)} "
+        f"({', '.join(lists)})"
+    )
+    if unmapped:
+        click.echo(
+            f"{len(unmapped)} list item{'s' if len(unmapped) != 1 else ''} unmapped: "
+            f"{', '.join(unmapped[:10])}{' ...' if len(unmapped) > 10 else ''} "
+            f"(erpsync mapping lists {connection} --map ERP_LIST:ERP_ITEM=CRM_ITEM)",
+            err=True,
+        )
 
 
 @mapping.command(name="disable")
@@ -274,25 +326,46 @@ def lists(
         erpsync mapping lists acme --auto
         erpsync mapping lists acme --map project_statuses:CANC=4
     """
-    from host.admin.clients import client_for_connector
     from host.cli.common import run_async
+
+    registry = open_registry(db_path, create=False)
+    rows = run_async(_list_rows(registry, connection, db_path, auto=auto, pairs=pairs))
+    unmapped = [f"{r['erp_list']}:{r['erp_item']}" for r in rows if r["crm_item"] is None]
+    if as_json:
+        emit_json({"connection": connection, "items": rows, "unmapped": unmapped})
+        return
+    print_table(rows, ["erp_list", "erp_item", "erp_text", "crm_list", "crm_item", "crm_text"])
+    if unmapped:
+        click.echo(f"{len(unmapped)} unmapped: {', '.join(unmapped)}", err=True)
+
+
+async def _list_rows(
+    registry: Registry,
+    connection: str,
+    db_path: str | None,
+    *,
+    auto: bool = False,
+    pairs: tuple[str, ...] = (),
+    only: str | None = None,
+) -> list[dict[str, Any]]:
+    """The list mapping rows of CONNECTION (only ACTOR_TYPE `only`'s lists when given),
+    after proposing (`auto`) and applying `pairs`; changed lists are saved."""
+    from host.admin.clients import client_for_connector
     from host.cli.crm import open_crm_for
     from host.sync.settings import list_items, list_pairs, propose_list_mapping, save_list_mapping
 
-    registry = open_registry(db_path, create=False)
     record = registry.connection(connection)
     crm = open_crm_for(db_path, create=False)
     pairs_needed = sync_call(list_pairs, registry, record.guid)
-    client = client_for_connector(registry, registry.connector(record.connector))
-
-    async def fetch() -> dict[str, dict[str, str]]:
-        async with client:
-            return {
-                erp_list: await client.get_list(record.guid, erp_list)
-                for erp_list, _ in pairs_needed
-            }
-
-    erp_lists = run_async(fetch()) if pairs_needed else {}
+    if only is not None:
+        pairs_needed = {
+            k: v for k, v in pairs_needed.items() if any(u.startswith(f"{only}.") for u in v)
+        }
+    erp_lists: dict[str, dict[str, str]] = {}
+    if pairs_needed:
+        async with client_for_connector(registry, registry.connector(record.connector)) as client:
+            for erp_list, _ in pairs_needed:
+                erp_lists[erp_list] = await client.get_list(record.guid, erp_list)
     wanted: dict[str, dict[str, str]] = {}
     for pair in pairs:
         target, sep, crm_item = pair.partition("=")
@@ -305,7 +378,8 @@ def lists(
     for (erp_list, crm_list), used_by in pairs_needed.items():
         erp_items = erp_lists.get(erp_list, {})
         crm_items = crm.list_items(crm_list)
-        mapping = {k: v[1] for k, v in current.get(erp_list, {}).items()}
+        before = {k: v[1] for k, v in current.get(erp_list, {}).items()}
+        mapping = dict(before)
         if auto:
             mapping, _ = propose_list_mapping(erp_items, crm_items, mapping)
         for erp_item, crm_item in wanted.pop(erp_list, {}).items():
@@ -319,7 +393,7 @@ def lists(
                 )
             else:
                 mapping[erp_item] = crm_item
-        if auto or erp_list in {p.partition(":")[0] for p in pairs}:
+        if mapping != before:  # saved (and audited) only when it changed
             sync_call(save_list_mapping, registry, record.guid, erp_list, crm_list, mapping)
         for erp_item, text in erp_items.items():
             mapped_to = mapping.get(erp_item)
@@ -339,13 +413,7 @@ def lists(
             f"no mapped list field uses ERP list {next(iter(wanted))!r} "
             f"(lists in use: {', '.join(e for e, _ in pairs_needed) or 'none'})"
         )
-    unmapped = [f"{r['erp_list']}:{r['erp_item']}" for r in rows if r["crm_item"] is None]
-    if as_json:
-        emit_json({"connection": connection, "items": rows, "unmapped": unmapped})
-        return
-    print_table(rows, ["erp_list", "erp_item", "erp_text", "crm_list", "crm_item", "crm_text"])
-    if unmapped:
-        click.echo(f"{len(unmapped)} unmapped: {', '.join(unmapped)}", err=True)
+    return rows
 
 
 @mapping.command(name="export")

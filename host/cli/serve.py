@@ -7,7 +7,9 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,7 @@ import click
 from host.cli.errors import CliError
 
 if TYPE_CHECKING:
-    from host.server.run import Server
+    from host.server.run import Address
 
 TOKEN_ENV = "ERPSYNC_SERVE_TOKEN"
 
@@ -130,6 +132,14 @@ def serve_options(func: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option("--no-auth", is_flag=True, help="Require no token (loopback only)."),
             click.option(
+                "--workers",
+                default=1,
+                show_default=True,
+                type=click.IntRange(1, 64),
+                help="Worker processes on the one port; more than 1 keeps the connections' "
+                "configs in an encrypted SQLite file in the erpsync home (docs/scaling.md).",
+            ),
+            click.option(
                 "--log-level",
                 default="warning",
                 show_default=True,
@@ -148,13 +158,16 @@ def run_server(
     token: str | None,
     log_level: str,
     wrap: Callable[[Any], Any] | None = None,
+    *,
+    workers: int = 1,
+    factory: HostAppFactory | None = None,
 ) -> None:
     """Bind first (so --port 0 works and the URL printed is the real one), then serve.
 
-    `wrap`, when given, wraps the ASGI app (mock-server's fault injection uses it).
+    `wrap`, when given, wraps the ASGI app (mock-server's fault injection uses it). With
+    `workers` > 1 each worker process builds its own app with `factory`, and they share the
+    connections' configs through a `SharedConnectionStore` made here.
     """
-    from host.server import create_app
-
     if not connectors:
         raise CliError("no connector to serve: no installed app loaded (see erpsync apps list)")
     if token is None and not _is_loopback(host):
@@ -163,18 +176,92 @@ def run_server(
             "--token-file"
         )
 
-    def announce(server: Server) -> None:
+    def announce(server: Address) -> None:
         for cid in sorted(connectors):
             click.echo(f"serving connector {cid} at {server.base}/connectors/{cid}")
         click.echo(
             "auth: bearer token required" if token else "auth: none (--no-auth, loopback only)",
             err=True,
         )
+        if workers > 1:
+            click.echo(f"workers: {workers}", err=True)
+
+    if workers > 1 and factory is not None:
+        with _shared_store() as store_path:
+            shared = replace(factory, token=token, store_path=str(store_path))
+            serve_app(None, host, port, log_level, ready=announce, workers=(workers, shared))
+        return
+    from host.server import create_app
 
     app: Any = create_app(connectors, token=token)
     if wrap is not None:
         app = wrap(app)
     serve_app(app, host, port, log_level, ready=announce)
+
+
+@contextmanager
+def _shared_store() -> Iterator[Path]:
+    """A fresh shared GUID -> config store for the workers of this server, removed after."""
+    from host.home import home_dir
+    from host.registry.secrets import SecretKeyError
+    from host.server.store import SharedConnectionStore, remove_store
+
+    path = home_dir() / "connector-host" / f"configs-{os.getpid()}.db"
+    try:
+        store = SharedConnectionStore.create(path)
+    except (OSError, SecretKeyError) as exc:
+        raise CliError(f"cannot create the workers' shared store {path}: {exc}") from None
+    try:
+        yield path
+    finally:
+        store.close()
+        remove_store(path)
+
+
+@dataclass(frozen=True)
+class HostAppFactory:
+    """Builds the connector host app inside each worker process: it is pickled to the
+    spawned workers, so it holds settings, never live objects."""
+
+    token: str | None = None
+    store_path: str = ""
+    app_names: tuple[str, ...] = ()
+    mock: tuple[int | None, int | None, str | None] | None = None
+    """mock-server: (customers, seed, db_path) of the one MockErpConnector."""
+    faults: tuple[float, float, tuple[str, ...], int] | None = None
+    """mock-server: (latency, error_rate, fail kinds, fault seed)."""
+
+    def __call__(self) -> Any:
+        from host.server import create_app
+        from host.server.store import SharedConnectionStore
+
+        if self.mock is not None:
+            from erpsync_mock_erp import MockErpConnector
+
+            customers, seed, db_path = self.mock
+            mock = MockErpConnector(customers=customers, seed=seed, db_path=db_path)
+            connectors: dict[str, Any] = {mock.id: mock}
+        else:
+            connectors = _installed_connectors(self.app_names)
+        store = SharedConnectionStore(Path(self.store_path))
+        app: Any = create_app(connectors, token=self.token, store=store)
+        if self.faults is not None:
+            from erpsync_mock_erp.faults import FaultInjector
+
+            latency, error_rate, kinds, seed = self.faults
+            app = FaultInjector(app, latency=latency, error_rate=error_rate, fail=kinds, seed=seed)
+        return app
+
+
+def _installed_connectors(app_names: tuple[str, ...]) -> dict[str, Any]:
+    from host.apps import load_apps
+
+    loaded = load_apps()
+    return {
+        cid: c
+        for cid, c in loaded.connectors.items()
+        if not app_names or loaded.connector_app[cid] in app_names
+    }
 
 
 def serve_app(
@@ -183,20 +270,26 @@ def serve_app(
     port: int,
     log_level: str,
     *,
-    ready: Callable[[Server], None],
+    ready: Callable[[Address], None],
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    workers: tuple[int, Callable[[], Any]] | None = None,
 ) -> None:
     """Serve an ASGI app with host.server.run until interrupted; `ready(server)` prints the
     real URL (flushed, so a parent reading our stdout sees it). A port that cannot be bound
-    is one line."""
-    from host.server.run import CannotListen, run
+    is one line. `workers` (count, app factory) serves the factory's app in that many
+    processes instead of `app`."""
+    from host.server.run import CannotListen, run, run_workers
 
-    def announce(server: Server) -> None:
+    def announce(server: Address) -> None:
         ready(server)
         sys.stdout.flush()
 
     try:
+        if workers is not None:
+            count, factory = workers
+            run_workers(factory, count, host, port, ready=announce, log_level=log_level)
+            return
         run(
             app,
             host,
@@ -220,6 +313,7 @@ def serve(
     token: str | None,
     token_file: str | None,
     no_auth: bool,
+    workers: int,
     log_level: str,
     app_names: tuple[str, ...],
 ) -> None:
@@ -231,18 +325,12 @@ def serve(
     Example:
         erpsync serve --port 8765 --token-file ~/.erpsync-serve.token
     """
-    from host.apps import load_apps
-
     secret = resolve_token(token, token_file, no_auth, host)
     if secret is None and not no_auth:
         raise CliError("give --token, --token-file or (on loopback) --no-auth")
-    loaded = load_apps()
-    connectors = {
-        cid: c
-        for cid, c in loaded.connectors.items()
-        if not app_names or loaded.connector_app[cid] in app_names
-    }
-    run_server(connectors, host, port, secret, log_level)
+    connectors = _installed_connectors(app_names)
+    factory = HostAppFactory(app_names=app_names)
+    run_server(connectors, host, port, secret, log_level, workers=workers, factory=factory)
 
 
 def _fault_wrapper(
@@ -295,7 +383,8 @@ class MockFailKinds(click.Choice):
     "--db",
     "db_path",
     type=click.Path(dir_okay=False),
-    help="Persist the data to this SQLite file (default $ERPSYNC_MOCK_DB, else memory only).",
+    help="Persist the data to this SQLite file (default $ERPSYNC_MOCK_DB, else memory only; "
+    "with --workers a temporary file the workers share).",
 )
 @click.option(
     "--latency",
@@ -331,6 +420,7 @@ def mock_server(
     token: str | None,
     token_file: str | None,
     no_auth: bool,
+    workers: int,
     log_level: str,
     customers: int | None,
     seed: int | None,
@@ -363,4 +453,40 @@ def mock_server(
     except ValueError as exc:
         raise CliError(f"mock ERP settings: {exc}") from exc
     wrap = _fault_wrapper(latency, error_rate, fail_kinds, fault_seed)
-    run_server({connector.id: connector}, host, port, secret, log_level, wrap=wrap)
+    if workers == 1:
+        run_server({connector.id: connector}, host, port, secret, log_level, wrap=wrap)
+        return
+    faults = (latency, error_rate, fail_kinds, fault_seed) if wrap is not None else None
+    if wrap is not None:
+        wrap(None)  # describes the faults once, in the parent
+    with _mock_db(db_path) as shared_db:
+        factory = HostAppFactory(mock=(customers, seed, shared_db), faults=faults)
+        run_server(
+            {connector.id: connector},
+            host,
+            port,
+            secret,
+            log_level,
+            workers=workers,
+            factory=factory,
+        )
+
+
+@contextmanager
+def _mock_db(db_path: str | None) -> Iterator[str]:
+    """The mock's SQLite file, which the workers share so each sees the others' writes:
+    --db (or $ERPSYNC_MOCK_DB) when given, else a private temporary one removed after."""
+    import shutil
+    import tempfile
+
+    from erpsync_mock_erp.connector import ENV_DB
+
+    given = db_path or os.environ.get(ENV_DB, "").strip()
+    if given:
+        yield given
+        return
+    folder = tempfile.mkdtemp(prefix="erpsync-mock-")
+    try:
+        yield str(Path(folder) / "mock.sqlite")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -23,7 +23,7 @@ from host.cli.errors import CliError
 from host.cli.serve import _is_loopback, serve_app
 
 if TYPE_CHECKING:
-    from host.server.run import Server
+    from host.server.run import Address
 
 DEMO_ADMIN = "admin"
 DEMO_PASSWORD_ENV = "ERPSYNC_WEB_DEMO_PASSWORD"
@@ -151,7 +151,7 @@ def _serve(
     )
     app = create_app(settings)
 
-    def announce(server: Server) -> None:
+    def announce(server: Address) -> None:
         click.echo(f"serving the web admin at {server.base}/")
         if not admin_count:
             click.echo("no admin yet: add one with `erpsync admins add NAME`", err=True)

@@ -19,8 +19,16 @@ from host.client import (
     CallFailed,
     ConnectorClient,
     ConnectorClientError,
+    ConnectorUnreachable,
 )
-from host.conformance.model import CheckFailed, CheckSkipped, Need, fail, skip
+from host.conformance.model import (
+    CheckFailed,
+    CheckSkipped,
+    Need,
+    fail,
+    not_applicable,
+    skip,
+)
 from host.connector import Access, Actor, Field, FieldType, Response
 
 if TYPE_CHECKING:
@@ -33,7 +41,7 @@ T = TypeVar("T")
 
 def ends_run(exc: BaseException) -> bool:
     """A failure that makes every check meaningless (the connector cannot be reached or
-    refuses the token, host.client.FAILURES): the run stops and says so once."""
+    refuses the token, host.failures.FAILURES): the run stops and says so once."""
     return isinstance(exc, ConnectorClientError) and exc.ends_run
 
 
@@ -96,6 +104,40 @@ class Context:
         self.info: dict[str, Any] = {}
         self._memo: dict[Any, tuple[bool, Any]] = {}
         self._to_delete: list[str] = []
+        self.last_request = ""
+        """METHOD path of the request sent last: what a check that hangs was waiting for."""
+        hooks = getattr(self.raw, "event_hooks", None)
+        if isinstance(hooks, dict):
+            hooks.setdefault("request", []).append(self._note_request)
+
+    async def _note_request(self, request: httpx.Request) -> None:
+        self.last_request = f"{request.method} {request.url.path}"
+
+    # --- protocol 1.1 ----------------------------------------------------------------------
+
+    @property
+    def minor(self) -> int:
+        """The connector's protocol minor version (0 for 1.0): 1.1 rules apply from 1."""
+        from host.protocol import minor_version
+
+        return minor_version(self.info.get("protocol_version"))
+
+    @property
+    def capabilities(self) -> dict[str, Any] | None:
+        caps = self.info.get("capabilities")
+        return caps if isinstance(caps, dict) else None
+
+    def declares(self, name: str) -> bool | None:
+        """Whether info's capabilities list the optional operation; None for 1.0."""
+        caps = self.capabilities
+        if caps is None or not isinstance(caps.get("operations"), list):
+            return None
+        return name in caps["operations"]
+
+    def require_1_1(self, what: str) -> None:
+        """Skip (naming `what`) for a 1.0 connector: the rule came with protocol 1.1."""
+        if self.minor < 1:
+            raise skip(f"{what} is a protocol 1.1 rule; the connector speaks 1.0")
 
     # --- remembering answers ---------------------------------------------------------------
 
@@ -207,6 +249,43 @@ class Context:
 
     # --- raw HTTP ------------------------------------------------------------------------------
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send on the raw client, bounded like the client's own calls (an in-process app has
+        no network timeout): a hang raises ConnectorUnreachable caused by TimeoutError."""
+        import asyncio
+
+        import httpx
+
+        assert self.raw is not None
+        limit = float(getattr(self.client, "_deadline", 30.0))
+        try:
+            async with asyncio.timeout(limit):
+                return await self.raw.send(request)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ConnectorUnreachable(
+                f"no answer to {request.method} {request.url.path} within {limit:g} s"
+            ) from exc
+
+    async def raw_answer(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> tuple[int, Any, str]:
+        """Send one request as it is: (HTTP status, JSON body or None, body text). `token`
+        replaces the run's bearer token ("" sends none at all)."""
+        if self.raw is None:
+            raise skip("needs a raw HTTP client for this connector; none was given")
+        request = self.raw.build_request(method, path, **kwargs)
+        if token is not None:
+            request.headers.pop("Authorization", None)
+            if token:
+                request.headers["Authorization"] = f"Bearer {token}"
+        answer = await self._send(request)
+        text = answer.text
+        try:
+            body = json.loads(answer.content)
+        except ValueError:
+            body = None
+        return answer.status_code, body, text
+
     async def raw_json(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         """Send one request as it is, without the client's checks: (HTTP status, JSON body).
 
@@ -214,7 +293,9 @@ class Context:
         """
         if self.raw is None:
             raise skip("needs a raw HTTP client for this connector; none was given")
-        answer = await self.raw.request(method, path, **kwargs)
+        if self.raw is None:
+            raise skip("needs a raw HTTP client for this connector; none was given")
+        answer = await self._send(self.raw.build_request(method, path, **kwargs))
         try:
             return answer.status_code, json.loads(answer.content)
         except ValueError:
@@ -246,6 +327,10 @@ class Context:
                 created = await self.client.create_actor(guid, sent)
             except CallFailed as exc:
                 if exc.response.error_code == "not_supported":
+                    if self.declares("create_actor") is False:
+                        raise not_applicable(
+                            "the connector declares no create actor (a read-only connector)"
+                        ) from None
                     raise skip(
                         "the connector does not create actors (not_supported): a read-only "
                         "connector passes"

@@ -53,6 +53,16 @@ class CheckSkipped(Exception):
         self.reason = reason
 
 
+class NotApplicable(CheckSkipped):
+    """The rule does not apply to this connector by its own declaration (e.g. a read-only
+    connector and the write checks): the check passes, saying so, also under --strict."""
+
+
+def not_applicable(reason: str) -> NotApplicable:
+    """`raise not_applicable(...)`: a pass with the reason the rule does not apply."""
+    return NotApplicable(reason)
+
+
 def fail(message: str, *, expected: Any = None, got: Any = None) -> CheckFailed:
     """`raise fail(...)`: a failed check naming what was expected and what came back."""
     return CheckFailed(message, expected=expected, got=got)
@@ -125,17 +135,22 @@ class SuiteReport:
     write: bool = False
     config_source: str = "given"
     results: list[CheckResult] = field(default_factory=list)
+    strict: bool = False
+    """A skip counts as a failure (`--strict`, for partners' CI)."""
+    hint: str = ""
+    """What to try when the URL looks wrong (set by the front end)."""
 
     @property
     def ok(self) -> bool:
-        """True when no check failed (skips do not fail a run)."""
-        return not any(r.failed for r in self.results)
+        """True when no check failed (and, when strict, none was skipped)."""
+        return not self.failed()
 
     def counts(self) -> dict[str, int]:
         return {s.value: sum(1 for r in self.results if r.status is s) for s in Status}
 
     def failed(self) -> list[CheckResult]:
-        return [r for r in self.results if r.failed]
+        """The failed checks, and when strict the skipped ones."""
+        return [r for r in self.results if r.failed or (self.strict and r.status is Status.SKIP)]
 
     def result(self, check_id: str) -> CheckResult:
         for item in self.results:
@@ -148,8 +163,10 @@ class SuiteReport:
             "target": self.target,
             "connector": dict(self.connector),
             "write": self.write,
+            "strict": self.strict,
             "config_source": self.config_source,
             "ok": self.ok,
             "summary": self.counts(),
             "checks": [r.to_dict() for r in self.results],
+            **({"hint": self.hint} if self.hint else {}),
         }

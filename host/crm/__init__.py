@@ -92,6 +92,10 @@ class CrmStore(Protocol):
         """Insert or update the link of (connection, actor_type, erp_key)."""
         ...
 
+    def save_links(self, links: Iterable[Link]) -> None:
+        """`save_link` for a page of links at once (their `id` is not read back)."""
+        ...
+
 
 def crm_path(registry_path: str | Path | None = None) -> Path:
     """crm.db lives beside the registry file (the same home)."""

@@ -21,14 +21,47 @@ ConfigValue = bool | int | float | str | None
 
 
 class Envelope(BaseModel, Generic[T]):
-    """The response envelope of every call; `data` is the payload, null on errors."""
+    """The response envelope of every call; `data` is the payload, null on errors.
 
-    ok: bool
+    All six members are always present (required in the schema)."""
+
+    ok: bool = Field(description="false exactly when state is error")
     state: StateName
-    user_explanation: str = ""
-    tech_explanation: str = ""
-    error_code: str = ""
-    data: T | None = None
+    user_explanation: str = Field(description="for the admin; may be localised")
+    tech_explanation: str = Field(description="English, for the log; never a stack trace")
+    error_code: str = Field(
+        description="empty on success; one of the ErrorCode values, or a connector's own code"
+    )
+    data: T | None = Field(description="the operation's payload; null on errors")
+
+
+class PagedEnvelope(Envelope[T], Generic[T]):
+    """The envelope of a search (v1.1): `next_cursor` non-empty means more actors match."""
+
+    next_cursor: str = Field(
+        "",
+        description="empty: this is every match; else send it back as `cursor` (with the same "
+        "request) for the next page. A 1.0 connector never sets it.",
+    )
+
+
+class PageSizeModel(BaseModel):
+    default: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+
+class Capabilities(BaseModel):
+    """What a connector declares it offers (v1.1); a 1.0 connector declares nothing."""
+
+    operations: list[str] = Field(
+        description="the optional operations it answers (see OPTIONAL_OPERATIONS)"
+    )
+    page_size: PageSizeModel
+    search_page_size: PageSizeModel
+    check_last_modified: bool = Field(
+        description="save actors honours check_last_modified atomically (else the host "
+        "emulates it, not atomically)"
+    )
 
 
 class InfoModel(BaseModel):
@@ -38,6 +71,7 @@ class InfoModel(BaseModel):
     version: str
     description: str = ""
     protocol_version: str
+    capabilities: Capabilities | None = Field(None, description="v1.1; absent from 1.0")
 
 
 class FieldModel(BaseModel):
@@ -73,12 +107,21 @@ class GetActorsBody(BaseModel):
     field_keys: list[str] = []
 
 
-class SearchBody(BaseModel):
+class Paging(BaseModel):
+    """Paging members of a search body (v1.1): repeat the whole request with the cursor."""
+
+    limit: int | None = Field(
+        None, ge=1, le=1000, description="page size; none = the connector's search default"
+    )
+    cursor: str = Field("", description="next_cursor of the previous page; empty = first page")
+
+
+class SearchBody(Paging):
     text: str = ""
     field_keys: list[str] = []
 
 
-class SearchByParentBody(BaseModel):
+class SearchByParentBody(Paging):
     text: str = ""
     parent_actor_type: str
     parent_erp_key: str
@@ -91,7 +134,7 @@ class RestrictionModel(BaseModel):
     values: list[ConfigValue] = []
 
 
-class SearchAdvancedBody(BaseModel):
+class SearchAdvancedBody(Paging):
     restrictions: list[RestrictionModel] = []
     field_keys: list[str] = []
 
@@ -102,6 +145,11 @@ class CreateActorBody(BaseModel):
 
 class SaveActorsBody(BaseModel):
     actors: list[ActorModel]
+    check_last_modified: bool = Field(
+        False,
+        description="v1.1: refuse (error_code conflict, nothing saved) when an actor's "
+        "last_modified is not its current one",
+    )
 
 
 class ChangesPage(BaseModel):

@@ -64,6 +64,11 @@ class Operation:
     guid: Guid = Guid.NONE
     idempotent: bool = True
     """Safe to send again after a transient failure (the client retries only these)."""
+    optional: bool = False
+    """A connector may leave it out; v1.1 connectors list the ones they offer in info's
+    `capabilities.operations`, and answer `not_supported` to the rest."""
+    paged: bool = False
+    """A search: the body takes `limit`/`cursor`, the answer may carry `next_cursor` (v1.1)."""
 
     @property
     def takes_guid(self) -> bool:
@@ -121,6 +126,7 @@ HELD_CONNECTIONS = Operation(
     "/connections",
     "GUIDs this host holds config for (ours: lets `erpsync doctor` compare)",
     list[str],
+    optional=True,
 )
 DELETE_CONNECTION = Operation(
     "delete_connection", "DELETE", "/connections/{guid}", "Forget it", None, guid=Guid.FORGET
@@ -148,17 +154,40 @@ SEARCHABLE_FIELDS = Operation(
     "Field keys usable as search criteria",
     list[str],
     guid=Guid.KNOWN,
+    optional=True,
 )
 
 
-def _finding(name: str, suffix: str, summary: str, request: type[BaseModel]) -> Operation:
+def _finding(
+    name: str,
+    suffix: str,
+    summary: str,
+    request: type[BaseModel],
+    *,
+    optional: bool = False,
+    paged: bool = True,
+) -> Operation:
     """The four ways to find actors of a type: POST a body, get a list of actors."""
     return Operation(
-        name, "POST", ACTORS + suffix, summary, list[m.ActorModel], request, guid=Guid.KNOWN
+        name,
+        "POST",
+        ACTORS + suffix,
+        summary,
+        list[m.ActorModel],
+        request,
+        guid=Guid.KNOWN,
+        optional=optional,
+        paged=paged,
     )
 
 
-GET_ACTORS = _finding("get_actors", "/get", "Get actors by ERP key", m.GetActorsBody)
+GET_ACTORS = _finding(
+    "get_actors",
+    "/get",
+    "Get actors by ERP key (unknown keys are left out)",
+    m.GetActorsBody,
+    paged=False,
+)
 SEARCH_ACTORS = _finding(
     "search_actors", "/search", "Simple text search; blank text means all", m.SearchBody
 )
@@ -167,12 +196,14 @@ SEARCH_BY_PARENT = _finding(
     "/search-by-parent",
     "Search the children of one parent actor",
     m.SearchByParentBody,
+    optional=True,
 )
 SEARCH_ADVANCED = _finding(
     "search_advanced",
     "/search-advanced",
     "Criteria search; restrictions are ANDed",
     m.SearchAdvancedBody,
+    optional=True,
 )
 
 CREATE_ACTOR = Operation(
@@ -184,15 +215,17 @@ CREATE_ACTOR = Operation(
     m.CreateActorBody,
     guid=Guid.KNOWN,
     idempotent=False,  # a retry could create the actor twice
+    optional=True,
 )
 SAVE_ACTORS = Operation(
     "save_actors",
     "PUT",
     "/connections/{guid}/actors",
-    "Update existing actors and return them refreshed",
+    "Update existing actors (partially) and return them refreshed",
     list[m.ActorModel],
     m.SaveActorsBody,
     guid=Guid.KNOWN,
+    optional=True,
 )
 CHANGED_SINCE = Operation(
     "changed_since",
@@ -243,3 +276,9 @@ OPERATIONS: tuple[Operation, ...] = (
 """Every operation, in the order the connector host declares its routes."""
 
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
+
+OPTIONAL_OPERATIONS: tuple[str, ...] = tuple(op.name for op in OPERATIONS if op.optional)
+"""What info's `capabilities.operations` may list; every other operation is required."""
+
+MAX_PAGE_SIZE = 1000
+"""The largest `limit` the protocol allows; a connector may declare a smaller one."""

@@ -76,8 +76,12 @@ def validate_config(
     *,
     lists: Mapping[str, Iterable[str]] | None = None,
     require_mandatory: bool = True,
+    strict: bool = False,
 ) -> ValidationReport:
-    """Type-check, length-check and mandatory-check `values`; `lists` adds list membership."""
+    """Type-check, length-check and mandatory-check `values`; `lists` adds list membership.
+
+    `strict` takes wire values: native JSON of each type only (see coerce_value); without it
+    strings are parsed, as typed on the command line."""
     fields = sorted(fields, key=lambda f: f.rank)
     known = {f.key for f in fields}
     reports: list[FieldReport] = []
@@ -98,7 +102,7 @@ def validate_config(
         if raw == "" and item.type is not FieldType.CHECKBOX:
             raw = None
         try:
-            report.value = coerce_value(item, raw)
+            report.value = coerce_value(item, raw, strict=strict)
         except FieldValueError as exc:
             report.value = raw
             report.errors.append(str(exc))

@@ -22,14 +22,18 @@ class FieldValueError(ValueError):
     """A value that does not fit its field; the message says what is expected."""
 
 
-def coerce_value(field: Field, value: Any) -> Any:
+def coerce_value(field: Field, value: Any, *, strict: bool = False) -> Any:
     """Return `value` as the native JSON value of `field`'s type, or raise FieldValueError.
 
     Strings are parsed (this is how `--config KEY=VALUE` input arrives); native values are
-    checked. `None` stays `None` (an empty value); mandatory checks are the caller's.
+    checked. `strict` is the wire's rule: only the native JSON type of the field is taken
+    (a boolean for a checkbox, an integer for an integer ...), nothing is parsed or converted.
+    `None` stays `None` (an empty value); mandatory checks are the caller's.
     """
     if value is None:
         return None
+    if strict:
+        _check_native(field, value)
     kind = field.type
     if kind is FieldType.CHECKBOX:
         return _to_bool(value)
@@ -48,6 +52,29 @@ def coerce_value(field: Field, value: Any) -> Any:
             f"is {len(value)} characters long; at most {field.max_length} allowed"
         )
     return value
+
+
+_NATIVE: dict[FieldType, tuple[type, ...]] = {
+    FieldType.CHECKBOX: (bool,),
+    FieldType.INTEGER: (int,),
+    FieldType.DOUBLE: (int, float),
+}
+_NATIVE_NAMES = {
+    FieldType.CHECKBOX: "true or false",
+    FieldType.INTEGER: "a JSON integer",
+    FieldType.DOUBLE: "a JSON number",
+}
+
+
+def _check_native(field: Field, value: Any) -> None:
+    """Raise unless `value` is the native JSON type of the field (strict wire values)."""
+    kind = field.type
+    allowed = _NATIVE.get(kind, (str,))
+    is_bool = isinstance(value, bool)
+    if isinstance(value, allowed) and (kind is FieldType.CHECKBOX or not is_bool):
+        return
+    expected = _NATIVE_NAMES.get(kind, "a JSON string")
+    raise FieldValueError(f"expected {expected}, got {type(value).__name__} {value!r}")
 
 
 def _to_bool(value: Any) -> bool:

@@ -22,8 +22,12 @@ from host.connector import ALL_ZERO_GUID, Actor, Connection, Connector, Response
 from host.protocol import PROTOCOL_VERSION
 from host.protocol import models as m
 from host.protocol import operations as ops
+from host.protocol.errors import ERROR_STATUSES, ErrorCode
 from host.protocol.validation import validate_config
-from host.server.calls import EnvelopeError, _call, _envelope, _reply
+from host.server import paging
+from host.server.calls import EnvelopeError, _answer, _call, _envelope, _reply
+from host.server.capabilities import atomic_precondition, capabilities, offers
+from host.server.document import refine_openapi
 from host.server.shapes import (
     _actor,
     _actor_types,
@@ -42,9 +46,12 @@ ActorType = Annotated[str, Path(description="Actor type, e.g. customer")]
 PATH_TYPES: dict[str, Any] = {"guid": GuidPath, "actor_type": ActorType, "list_name": str}
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": m.Envelope[None], "description": "Missing or wrong bearer token"},
-    404: {"model": m.Envelope[None], "description": "Unknown connector or connection GUID"},
-    422: {"model": m.Envelope[None], "description": "The request or its config is invalid"},
+    status: {
+        "model": m.Envelope[None],
+        "description": "An error envelope; its error_code is one of ErrorCode with this status"
+        + (" or a connector's own code" if status == 400 else ""),
+    }
+    for status in ERROR_STATUSES
 }
 
 Values = dict[str, Any]
@@ -65,7 +72,9 @@ def create_app(
         description="Protocol v1 between the erpsync admin side and sync connectors.",
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # a trailing slash is not_found, never a 307 with no body
     )
+    app.router.redirect_slashes = False
     app.state.store = store
     _add_error_handlers(app)
     served = _Served(connectors, store)
@@ -77,6 +86,7 @@ def create_app(
     conn = Annotated[Connector, Depends(served.connector_for)]
     endpoints = served.endpoints()
     for op in ops.OPERATIONS:
+        envelope: Any = m.PagedEnvelope if op.paged else m.Envelope
         endpoint = endpoints[op.name]
         endpoint.__name__ = op.name
         endpoint.__doc__ = None
@@ -85,9 +95,10 @@ def create_app(
             op.path,
             endpoint,
             methods=[op.method],
-            response_model=m.Envelope[op.answer],  # type: ignore[name-defined]
+            response_model=envelope[op.answer],
             summary=op.summary,
             name=op.name,
+            operation_id=op.name,
         )
     app.include_router(router)
 
@@ -95,6 +106,7 @@ def create_app(
     async def index() -> dict[str, Any]:
         return {"connectors": sorted(connectors), "protocol_version": PROTOCOL_VERSION}
 
+    refine_openapi(app)
     return app
 
 
@@ -134,8 +146,22 @@ def _add_error_handlers(app: FastAPI) -> None:
             # UTF-8 JSON); the protocol answers every malformed request 422 invalid_request.
             response = Response.error("The request is invalid.", str(exc.detail), "invalid_request")
             return JSONResponse(_envelope(response), status_code=422)
-        code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
-        response = Response.error(str(exc.detail), "", code)
+        if exc.status_code == 405:
+            response = Response.error(
+                f"{request.method} is not an operation of {request.url.path}.",
+                "see docs/protocol.md for each path's method",
+                ErrorCode.METHOD_NOT_ALLOWED,
+            )
+            headers = getattr(exc, "headers", None)
+            return JSONResponse(_envelope(response), status_code=405, headers=headers)
+        if exc.status_code == 404:
+            response = Response.error(
+                "No such operation: check the URL (no trailing slash).",
+                f"no route for {request.method} {request.url.path}",
+                ErrorCode.NOT_FOUND,
+            )
+            return JSONResponse(_envelope(response), status_code=404)
+        response = Response.error(str(exc.detail), "", ErrorCode.INVALID_REQUEST)
         return JSONResponse(_envelope(response), status_code=exc.status_code)
 
 
@@ -198,30 +224,38 @@ class _Served:
         return Connection(key, config)
 
     @staticmethod
-    def checked_config(connector: Connector, config: Mapping[str, Any]) -> dict[str, Any]:
-        report = validate_config(connector.get_config_fields(), config)
+    async def checked_config(connector: Connector, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Wire values as they are: native JSON of each field's type (no parsing of strings,
+        that is for the command line), within max lengths, list values among the list's
+        items; else invalid_config with one line per field."""
+        fields = connector.get_config_fields()
+        lists: dict[str, list[str]] = {}
+        for name in {f.list_name for f in fields if f.list_name and f.key in config}:
+            response, items = await _call(
+                connector.get_list, Connection(ALL_ZERO_GUID, {}), name, shape=_items
+            )
+            if response.ok and items:
+                lists[name] = [item["key"] for item in items]
+        report = validate_config(fields, config, lists=lists, strict=True)
         if not report.ok:
             raise EnvelopeError(
                 422,
                 Response.error(
                     "Some config values are invalid: " + "; ".join(report.problems()),
                     "",
-                    "invalid_config",
+                    ErrorCode.INVALID_CONFIG,
                 ),
             )
         return report.values()
 
     def endpoints(self) -> dict[str, Endpoint]:
         """One endpoint per operation name: the shared body where the work is the same."""
-        checked = self.checked_config
         return {
-            "info": self.calling(ops.INFO, _none, _info),
+            "info": _own(self.info),
             "config_fields": self.calling(
                 ops.CONFIG_FIELDS, _none, _fields, method="get_config_fields"
             ),
-            "test_config": self.calling(
-                ops.TEST_CONFIG, lambda v: (checked(v["connector"], v["body"].config),), _response
-            ),
+            "test_config": _own(self.test_config),
             "save_connection": _own(self.save_connection),
             "test_connection": self.calling(ops.TEST_CONNECTION, _none, _response),
             "held_connections": _own(self.held_connections),
@@ -230,11 +264,11 @@ class _Served:
             "actor_fields": self.calling(ops.ACTOR_FIELDS, _actor_type, _fields),
             "searchable_fields": self.calling(ops.SEARCHABLE_FIELDS, _actor_type, _strings),
             "get_actors": self.calling(ops.GET_ACTORS, _get_args, _actors),
-            "search_actors": self.calling(ops.SEARCH_ACTORS, _search_args, _actors),
-            "search_by_parent": self.calling(ops.SEARCH_BY_PARENT, _by_parent_args, _actors),
-            "search_advanced": self.calling(ops.SEARCH_ADVANCED, _advanced_args, _actors),
+            "search_actors": self.searching(ops.SEARCH_ACTORS, _search_args),
+            "search_by_parent": self.searching(ops.SEARCH_BY_PARENT, _by_parent_args),
+            "search_advanced": self.searching(ops.SEARCH_ADVANCED, _advanced_args),
             "create_actor": self.calling(ops.CREATE_ACTOR, _create_args, _actor),
-            "save_actors": self.calling(ops.SAVE_ACTORS, _save_args, _actors),
+            "save_actors": _own(self.save_actors),
             "changed_since": self.calling(ops.CHANGED_SINCE, _changes_args, _page, _reply),
             "get_list": _own(self.get_list),
         }
@@ -244,7 +278,7 @@ class _Served:
         op: ops.Operation,
         args: Callable[[Values], tuple[Any, ...]],
         shape: Callable[[Any], Any],
-        reply: Callable[[Response, Any], Any] = _envelope,
+        reply: Callable[[Response, Any], Any] = _answer,
         method: str = "",
     ) -> Endpoint:
         """The shared route body: the connection (if any), the connector's method (named as
@@ -268,9 +302,90 @@ class _Served:
 
         return with_connection
 
-    async def save_connection(self, v: Values) -> dict[str, Any]:
+    def searching(self, op: ops.Operation, args: Callable[[Values], tuple[Any, ...]]) -> Endpoint:
+        """A search: the connector's full answer, handed out a page at a time (v1.1)."""
+        connection_for = self.connection_for
+
+        async def search(**v: Any) -> Any:
+            connection = connection_for(v["guid"], v["connector_id"])
+            connector, body = v["connector"], v["body"]
+            paging.check_limit(connector, body.limit, op.name)
+            response, data = await _call(
+                getattr(connector, op.name), connection, *args(v), shape=_actors
+            )
+            if not response.ok:
+                return _answer(response)
+            scope = (v["connector_id"], connection.guid, op.name, v["actor_type"])
+            response, chunk, cursor = paging.page(connector, scope, body, data)
+            return _answer(response, chunk, next_cursor=cursor)
+
+        return search
+
+    async def info(self, v: Values) -> Any:
+        connector = v["connector"]
+        response, data = await _call(connector.info, shape=_plain_info)
+        if not response.ok:
+            return _answer(response)
+        data = {**data, "protocol_version": PROTOCOL_VERSION}
+        data["capabilities"] = capabilities(connector)
+        return _answer(response, data)
+
+    async def test_config(self, v: Values) -> Any:
+        connector = v["connector"]
+        config = await self.checked_config(connector, v["body"].config)
+        response, _ = await _call(connector.test_config, config, shape=_response)
+        return _answer(response)
+
+    async def save_actors(self, v: Values) -> Any:
+        """Save; with check_last_modified, refuse stale actors (conflict) and save nothing.
+        A connector whose save_actors takes the flag checks atomically; for the others the
+        host reads the actors first (a narrow race remains, docs/protocol.md says so)."""
+        connection = self.connection_for(v["guid"], v["connector_id"])
+        connector, body = v["connector"], v["body"]
+        actors = _save_args(v)[0]
+        if body.check_last_modified and offers(connector, "save_actors"):
+            if atomic_precondition(connector):
+                response, data = await _call(
+                    connector.save_actors,
+                    connection,
+                    actors,
+                    shape=_actors,
+                    options={"check_last_modified": True},
+                )
+                return _answer(response, data)
+            stale = await self.stale(connector, connection, actors)
+            if stale:
+                return _answer(stale)
+        response, data = await _call(connector.save_actors, connection, actors, shape=_actors)
+        return _answer(response, data)
+
+    @staticmethod
+    async def stale(connector: Connector, connection: Connection, actors: list[Actor]) -> Any:
+        """A conflict envelope when an actor's last_modified is not its current one."""
+        for actor in actors:
+            response, found = await _call(
+                connector.get_actors,
+                connection,
+                actor.actor_type,
+                [actor.erp_key],
+                [],
+                shape=_actors,
+            )
+            if not response.ok:
+                return response
+            current = found[0]["last_modified"] if found else None
+            if current != actor.last_modified:
+                return Response.error(
+                    f"{actor.actor_type} {actor.erp_key} changed since it was read; read it "
+                    "again and re-apply the change.",
+                    f"last_modified sent {actor.last_modified!r}, current {current!r}",
+                    ErrorCode.CONFLICT,
+                )
+        return None
+
+    async def save_connection(self, v: Values) -> Any:
         connector_id, connector = v["connector_id"], v["connector"]
-        config = self.checked_config(connector, v["body"].config)
+        config = await self.checked_config(connector, v["body"].config)
         key = str(v["guid"])
         previous = self.store.get(connector_id, key)
         self.store.put(connector_id, key, config)
@@ -282,17 +397,21 @@ class _Served:
                 self.store.delete(connector_id, key)
             else:
                 self.store.put(connector_id, key, previous)
-        return _envelope(response)
+        return _answer(response)
 
     async def held_connections(self, v: Values) -> dict[str, Any]:
         return _envelope(Response.success(), self.store.guids(v["connector_id"]))
 
-    async def delete_connection(self, v: Values) -> dict[str, Any]:
+    async def delete_connection(self, v: Values) -> Any:
+        """Idempotent (v1.1): forgetting a GUID the host does not hold answers ok."""
+        key = str(v["guid"])
+        if self.store.get(v["connector_id"], key) is None:
+            return _answer(Response.success(f"Connection {key} was not held; nothing to delete."))
         connection = self.connection_for(v["guid"], v["connector_id"])
         response, _ = await _call(v["connector"].delete_connection, connection, shape=_response)
         if response.ok:
             self.store.delete(v["connector_id"], connection.guid)
-        return _envelope(response)
+        return _answer(response)
 
     async def get_list(self, v: Values) -> dict[str, Any]:
         connector, list_name, keys = v["connector"], v["list_name"], v["keys"]
@@ -303,7 +422,7 @@ class _Served:
             response, data = await _call(
                 connector.get_list_items, connection, list_name, keys, shape=_items
             )
-        return _envelope(response, data)
+        return _answer(response, data)
 
 
 def _own(body: Callable[[Values], Awaitable[Any]]) -> Endpoint:
@@ -322,8 +441,10 @@ def _none(v: Values) -> tuple[Any, ...]:
     return ()
 
 
-def _info(result: Any) -> Any:
-    return {**result, "protocol_version": PROTOCOL_VERSION}
+def _plain_info(result: Any) -> dict[str, Any]:
+    if not isinstance(result, Mapping):
+        raise TypeError(f"expected info as a mapping, got {type(result).__name__}")
+    return dict(result)
 
 
 def _actor_type(v: Values) -> tuple[Any, ...]:
@@ -370,4 +491,5 @@ def _save_args(v: Values) -> tuple[Any, ...]:
 
 
 def _changes_args(v: Values) -> tuple[Any, ...]:
+    paging.check_limit(v["connector"], v["limit"], "changed since")
     return v["actor_type"], v["since"], list(v["fields"] or []), v["cursor"], v["limit"]

@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pydantic_core
+from fastapi.responses import JSONResponse
 from fastapi.responses import Response as HTTPResponse
 from starlette.concurrency import run_in_threadpool
 
 from host.connector import Connection, Connector, ConnectorError, Field, NotSupported, Response
+from host.protocol.errors import status_for
 from host.protocol.scrub import Scrubber, secret_keys, secret_values
 from host.server.shapes import _response
 
@@ -35,6 +37,14 @@ def _envelope(response: Response, data: Any = None) -> dict[str, Any]:
     return {**response.to_dict(), "data": data}
 
 
+def _answer(response: Response, data: Any = None, **extra: Any) -> Any:
+    """A route's answer: the envelope (validated by the route's model) on success; an error
+    envelope with the HTTP status of its code (host.protocol.errors) otherwise."""
+    if not response.ok:
+        return JSONResponse(_envelope(response), status_code=status_for(response.error_code))
+    return {**_envelope(response, data), **extra}
+
+
 def _reply(response: Response, data: Any = None) -> Any:
     """The envelope of a route whose payload can be large (a page of actors).
 
@@ -45,6 +55,8 @@ def _reply(response: Response, data: Any = None) -> Any:
     actors. Anything else goes the usual way, so the response model still checks (and, as
     before, rejects or coerces) it.
     """
+    if not response.ok:
+        return _answer(response)
     envelope = _envelope(response, data)
     if _STR.issuperset(map(type, map(envelope.get, _ENVELOPE_STRINGS))) and _plain(data):
         try:
@@ -89,14 +101,19 @@ def _plain(data: Any) -> bool:
 
 
 async def _call(
-    operation: Callable[..., Any], *args: Any, shape: Callable[[Any], Any]
+    operation: Callable[..., Any],
+    *args: Any,
+    shape: Callable[[Any], Any],
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[Response, Any]:
-    """Run one connector operation and turn whatever happens into (envelope, payload)."""
+    """Run one connector operation (`options` as keyword arguments) and turn whatever happens
+    into (envelope, payload)."""
+    kwargs = dict(options or {})
     try:
         if inspect.iscoroutinefunction(operation):
-            result = await operation(*args)
+            result = await operation(*args, **kwargs)
         else:
-            result = await run_in_threadpool(operation, *args)
+            result = await run_in_threadpool(operation, *args, **kwargs)
         if isinstance(result, Response):
             result = _scrubber(operation, args).response(result, _name(operation))
             if shape is not _response:

@@ -32,7 +32,7 @@ def bind(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Without it small answers wait on Nagle's algorithm: ~40 ms per request on loopback.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _nodelay(sock)
         sock.bind((host, port))
         sock.listen(backlog)  # clients that connect before uvicorn starts wait, not fail
     except OSError as exc:
@@ -41,7 +41,20 @@ def bind(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
     return sock
 
 
-class Server:
+class Address:
+    """Where a server listens: what `ready` callbacks print."""
+
+    def __init__(self, host: str, port: int, scheme: str = "http") -> None:
+        self.host, self.port, self.scheme = host, port, scheme
+
+    @property
+    def base(self) -> str:
+        """http(s)://HOST:PORT, with an IPv6 host in brackets."""
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{shown}:{self.port}"
+
+
+class Server(Address):
     """One ASGI app on one bound socket: `run()` in this thread, or `start()`/`stop()` (and
     `with`) in a daemon thread."""
 
@@ -63,8 +76,11 @@ class Server:
         self.scheme = "https" if ssl_certfile else "http"
         self.sock = bind(host, port, backlog=backlog)
         self.port = int(self.sock.getsockname()[1])
+        from host.server.badrequest import EnvelopeHTTPProtocol
+
         config = uvicorn.Config(
             app,
+            http=EnvelopeHTTPProtocol,
             log_level=log_level,
             access_log=access_log,
             lifespan=lifespan,
@@ -73,12 +89,6 @@ class Server:
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
-
-    @property
-    def base(self) -> str:
-        """http(s)://HOST:PORT, with an IPv6 host in brackets."""
-        shown = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{shown}:{self.port}"
 
     def run(self) -> None:
         """Serve until stopped (Ctrl-C, SIGTERM)."""
@@ -120,6 +130,53 @@ class Server:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _nodelay(sock: socket.socket) -> None:
+    """TCP_NODELAY on a listening socket: Linux hands it on to every accepted connection."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def run_workers(
+    factory: Callable[[], Any],
+    workers: int,
+    host: str = LOOPBACK,
+    port: int = 0,
+    *,
+    ready: Callable[[Address], None] | None = None,
+    log_level: str = "warning",
+    access_log: bool = False,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Serve the app `factory()` builds in `workers` processes sharing one bound socket.
+
+    `factory` is pickled to each spawned worker and called there (so it must be a picklable
+    object, and everything the workers share must live outside their memory). The parent
+    binds the socket, with TCP_NODELAY: the workers inherit that very socket, and Linux hands
+    the option on to each accepted connection. Binding first makes port 0 work (`ready`
+    sees the real URL); uvicorn's supervisor restarts a worker that dies and stops them all
+    on Ctrl-C or SIGTERM.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    sock = bind(host, port)
+    config = uvicorn.Config(
+        factory,
+        factory=True,
+        workers=workers,
+        log_level=log_level,
+        access_log=access_log,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
+    if ready is not None:
+        ready(Address(host, int(sock.getsockname()[1]), "https" if ssl_certfile else "http"))
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 def run(

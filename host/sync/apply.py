@@ -86,7 +86,7 @@ def apply_actors(
         for parent_type, keys in by_type.items():
             for key, parent in crm.links_for_keys(connection, parent_type, keys).items():
                 parents[parent_type, key] = parent.crm_id
-    inserts: list[tuple[Actor, dict[str, Any]]] = []
+    inserts: list[tuple[Actor, dict[str, Any], dict[str, Any]]] = []
     updates: list[tuple[int, dict[str, Any]]] = []
     new_links: list[Link] = []
     for actor in actors:
@@ -112,10 +112,10 @@ def apply_actors(
             )
         record = records.get(link.crm_id) if link is not None else None
         if link is None or record is None:
-            row = dict(values)
+            row = values
             if parent_id is not MISSING:
-                row["company_id"] = parent_id
-            inserts.append((actor, row))
+                row = {**values, "company_id": parent_id}
+            inserts.append((actor, row, values))
             continue
         change: dict[str, Any] = {}
         synced = dict(link.synced)
@@ -142,22 +142,13 @@ def apply_actors(
         link.last_modified = actor.last_modified
         new_links.append(link)
     if inserts:
-        ids = crm.insert_checked(entity, [row for _, row in inserts])
-        for (actor, row), crm_id in zip(inserts, ids, strict=True):
-            synced = {k: v for k, v in row.items() if k != "company_id"}
-            new_links.append(
-                Link(
-                    connection,
-                    settings.actor_type,
-                    actor.erp_key,
-                    entity,
-                    crm_id,
-                    actor.last_modified,
-                    synced,
-                )
-            )
+        ids = crm.insert_checked(entity, [row for _, row, _ in inserts])
+        actor_type = settings.actor_type
+        new_links.extend(
+            Link(connection, actor_type, actor.erp_key, entity, crm_id, actor.last_modified, synced)
+            for (actor, _, synced), crm_id in zip(inserts, ids, strict=True)
+        )
         counts.created += len(inserts)
     crm.update_checked(entity, updates)
-    for link in new_links:
-        crm.save_link(link)
+    crm.save_links(new_links)
     return counts, newest

@@ -31,6 +31,7 @@ from host.crm import CrmError, Link
 from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
 from host.sync.mapping import MISSING, Mapper, same
+from host.sync.paging import send_ahead
 from host.sync.settings import TypeSettings, interval_of, list_items, type_settings
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class Pass:
                     continue
                 if page.cursor:
                     pending = fetch(page.cursor)
+                    await send_ahead(pending)
                 with self.crm.transaction():
                     counts, page_newest = apply_actors(self.crm, self.guid, mapper, page.actors)
                     newest = max(newest, page_newest)
@@ -296,13 +298,15 @@ class Pass:
             return None
         counts.pushed += 1
         synced = {n: record.get(n) for n in mapper.pushed_names}
+        # No last_modified: the next pass reads the new actor back and merges what the ERP
+        # filled in itself (its defaults, e.g. COUNTRY) into the record, keeping CRM edits.
         return Link(
             self.guid,
             settings.actor_type,
             created.erp_key,
             settings.entity,
             record["id"],
-            created.last_modified,
+            "",
             synced,
         )
 
@@ -343,7 +347,7 @@ class Pass:
                             found.erp_key,
                             intent["entity"],
                             intent["crm_id"],
-                            found.last_modified,
+                            "",  # read back and merged by the pull, as after a create
                             {n: record.get(n) for n in mapper.pushed_names},
                         )
                     )

@@ -26,6 +26,7 @@ from host.connector import ConnectorError, Restriction
 from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
 from host.sync.mapping import Mapper
+from host.sync.paging import send_ahead
 from host.sync.settings import TypeSettings
 
 if TYPE_CHECKING:
@@ -227,6 +228,8 @@ async def run_import(
                 )
                 if criteria.restrictions:
                     totals.read += len(page.actors) - len(chosen)  # read, not chosen
+                if page.cursor:
+                    await send_ahead(pending)
                 commit(chosen, page.cursor, not page.cursor)
                 if not page.cursor:
                     break

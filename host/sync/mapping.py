@@ -7,7 +7,8 @@ over precomputed (key, name, converter) triples.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
 from host.connector import FieldType
 from host.crm.schema import CHECKBOX, DATETIME, DOUBLE, INTEGER, LIST, TEXT, fields_of
@@ -31,6 +32,8 @@ def same(a: Any, b: Any) -> bool:
 
 
 def _text(value: Any) -> Any:
+    if value.__class__ is str:  # the common case first: most mapped values are text
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -54,6 +57,19 @@ def _number(kind: str) -> Callable[[Any], Any]:
 
 def _bool(value: Any) -> Any:
     return None if value is None else bool(value)
+
+
+_STR = {str}
+
+
+def _getter(keys: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values of `keys` as a tuple, in one C call (KeyError when one is absent)."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda values: (values[key],)
+    if not keys:
+        return lambda values: ()
+    return cast(Callable[[Mapping[str, Any]], tuple[Any, ...]], itemgetter(*keys))
 
 
 def _same_value(value: Any) -> Any:
@@ -87,6 +103,12 @@ class Mapper:
         self.pull_keys = [k for k, _, _ in self.pull]
         self.pulled_names = [n for _, n, _ in self.pull]
         self.pushed_names = [n for n, _, _ in self.push]
+        # to_crm's fast path: the text fields (most of them) are read with one itemgetter and,
+        # when every value is a str already, taken as they are; the rest go through converters.
+        text = [(k, n) for k, n, c in self.pull if c is _text]
+        self._text_names = [n for _, n in text]
+        self._text_values = _getter([k for k, _ in text])
+        self._converted = [(k, n, c) for k, n, c in self.pull if c is not _text]
 
     def _to_crm(
         self,
@@ -148,10 +170,28 @@ class Mapper:
 
     def to_crm(self, field_values: Mapping[str, Any]) -> dict[str, Any]:
         """CRM values of the ERP->CRM fields present in `field_values`."""
+        try:
+            texts = self._text_values(field_values)
+        except KeyError:  # some mapped field is absent: the general loop
+            return self._to_crm_each(field_values)
+        if set(map(type, texts)) <= _STR:
+            result = dict(zip(self._text_names, texts, strict=True))
+        else:
+            result = {n: _text(v) for n, v in zip(self._text_names, texts, strict=True)}
+        for key, name, convert in self._converted:
+            value = field_values.get(key, MISSING)
+            if value is not MISSING:
+                value = convert(value)
+                if value is not SKIP:
+                    result[name] = value
+        return result
+
+    def _to_crm_each(self, field_values: Mapping[str, Any]) -> dict[str, Any]:
         result = {}
         for key, name, convert in self.pull:
-            if key in field_values:
-                value = convert(field_values[key])
+            value = field_values.get(key, MISSING)
+            if value is not MISSING:
+                value = convert(value)
                 if value is not SKIP:
                     result[name] = value
         return result

@@ -14,8 +14,10 @@ for every actor created or saved; `changed_since` accepts such a stamp (or its u
 digits, or nothing for everything) and pages in (last_modified, erp_key) order with an opaque
 cursor, so nothing is skipped or repeated when actors change between pages.
 
-Simple searches (`search_actors`, `search_by_parent`) and `search_advanced` return at most
-`MAX_RESULTS` (500) actors, in ERP-number order.
+Simple searches (`search_actors`, `search_by_parent`) and `search_advanced` return every
+match, in ERP-number order; the connector host pages them for the client (protocol v1.1).
+Field values must be native JSON of the field's type (strict, as the wire is); `save_actors`
+honours `check_last_modified` atomically, under the store's lock.
 
 Environment variables, read when the connector is created (so `erpsync mock-server` and
 `erpsync serve` both honour them):
@@ -35,7 +37,6 @@ import binascii
 import json
 import os
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ from host import (
     Connection,
     Connector,
     ConnectorError,
+    ErrorCode,
     Field,
     FieldType,
     FieldValueError,
@@ -76,9 +78,6 @@ host reads it through the app's entry point for `erpsync demo`, the web demo and
 `erpsync apps check mock`; tests and benchmarks log in with it too."""
 
 DECIMAL_SEPARATORS = LISTS["decimal_separators"]
-
-MAX_RESULTS = 500
-"""The most actors one search answers; narrow the search to see others."""
 
 ENV_CUSTOMERS = "ERPSYNC_MOCK_CUSTOMERS"
 ENV_SEED = "ERPSYNC_MOCK_SEED"
@@ -197,13 +196,13 @@ class MockErpConnector(Connector):
             return Response.error(
                 f"Server {server!r} is not a host name or file path.",
                 "server must be non-empty without spaces",
-                "bad_server",
+                ErrorCode.INVALID_CONFIG,
             )
         if config.get("username") != DEMO_USERNAME or config.get("password") != DEMO_PASSWORD:
             return Response.error(
                 f"Login to {server} failed: wrong username or password.",
                 "credentials rejected by the mock ERP",
-                "login_failed",
+                ErrorCode.LOGIN_FAILED,
             )
         company = config.get("company") or 1
         if company not in COMPANIES:
@@ -222,7 +221,7 @@ class MockErpConnector(Connector):
             return response
         with self.store.lock:
             company = self._company(connection)
-            counts = {t: len(company.tables[t].actors) for t in ACTOR_TYPES}
+            counts = {t: company.tables[t].count() for t in ACTOR_TYPES}
         summary = ", ".join(f"{n} {t}{'' if n == 1 else 's'}" for t, n in counts.items())
         return Response.success(f"{response.user_explanation} The company has {summary}.")
 
@@ -275,7 +274,7 @@ class MockErpConnector(Connector):
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            found = (table.actors.get(k) for k in erp_keys)
+            found = (table.get(k) for k in erp_keys)
             return [_project(a, keys) for a in found if a is not None]
 
     def search_actors(
@@ -286,7 +285,7 @@ class MockErpConnector(Connector):
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            return [_project(a, keys) for a in _text_search(table, table.actors.values(), text)]
+            return [_project(a, keys) for a in _text_search(table, table, text)]
 
     def search_by_parent(
         self,
@@ -305,7 +304,7 @@ class MockErpConnector(Connector):
             table = self._company(connection).tables[actor_type]
             children = (
                 a
-                for a in table.actors.values()
+                for a in table
                 if a.parent_erp_key == parent_erp_key and a.parent_actor_type == parent_type
             )
             return [_project(a, keys) for a in _text_search(table, children, text)]
@@ -322,9 +321,7 @@ class MockErpConnector(Connector):
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            found = filter_actors(
-                table.actors.values(), schema.by_key, restrictions, limit=MAX_RESULTS
-            )
+            found = filter_actors(table, schema.by_key, restrictions)
             return [_project(a, keys) for a in found]
 
     def changed_since(
@@ -344,16 +341,9 @@ class MockErpConnector(Connector):
         limit = max(1, int(limit))
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            order = table.order
-            # (since, "") sorts before every entry stamped `since`; the cursor entry itself
-            # may be gone (the actor changed since), bisect_right finds its place anyway.
-            start = bisect_left(order, (since_stamp, "")) if since_stamp else 0
-            if after is not None:
-                start = max(start, bisect_right(order, after))
-            chunk = order[start : start + limit]
-            actors = [_project(table.actors[key], keys) for _, key in chunk]
-            more = start + len(chunk) < len(order)
-        next_cursor = _encode_cursor(actor_type, chunk[-1]) if more and chunk else ""
+            found, last, more = table.page(since_stamp, after, limit)
+            actors = [_project(a, keys) for a in found]
+        next_cursor = _encode_cursor(actor_type, last) if more and last else ""
         return Page(actors, next_cursor)
 
     # --- writing ---------------------------------------------------------------------------
@@ -367,8 +357,8 @@ class MockErpConnector(Connector):
                 f"erp_key {actor.erp_key!r} given to create_actor; use save_actors to update",
                 "invalid_actor",
             )
-        with self.store.lock:
-            company = self._writable_company(connection)
+        with self.store.writing(self._company_number(connection)) as company:
+            self._check_writable(connection)
             table = company.tables[schema.actor_type]
             values = _checked_values(schema, actor.field_values, current=None)
             for item in schema.fields:
@@ -392,24 +382,35 @@ class MockErpConnector(Connector):
                 parent_key,
                 ordered,
             )
-            table.put(created, None)
+            table.put(created)
             self.store.saved(company, [created])
             return _project(created, [])
 
-    def save_actors(self, connection: Connection, actors: list[Actor]) -> list[Actor]:
-        """Update existing actors (only the fields given); all or nothing; return them fresh."""
-        with self.store.lock:
-            company = self._writable_company(connection)
-            planned: list[tuple[Table, Actor, str]] = []
+    def save_actors(
+        self, connection: Connection, actors: list[Actor], *, check_last_modified: bool = False
+    ) -> list[Actor]:
+        """Update existing actors (only the fields given); all or nothing; return them fresh.
+        `check_last_modified`: refuse with `conflict` when one was changed since it was read."""
+        with self.store.writing(self._company_number(connection)) as company:
+            self._check_writable(connection)
+            planned: list[tuple[Table, Actor]] = []
             for actor in actors:
                 schema = _schema(actor.actor_type)
                 table = company.tables[schema.actor_type]
-                current = table.actors.get(actor.erp_key)
+                current = table.get(actor.erp_key)
                 if current is None:
                     raise ConnectorError(
                         f"There is no {schema.actor_type} with ERP key {actor.erp_key!r}.",
                         "save_actors only updates existing actors; use create_actor",
-                        "unknown_actor",
+                        ErrorCode.UNKNOWN_ACTOR,
+                    )
+                if check_last_modified and actor.last_modified != current.last_modified:
+                    raise ConnectorError(
+                        f"{schema.actor_type} {actor.erp_key} changed since it was read; read "
+                        "it again and re-apply the change.",
+                        f"last_modified sent {actor.last_modified!r}, current "
+                        f"{current.last_modified!r}",
+                        ErrorCode.CONFLICT,
                     )
                 values = {
                     **current.field_values,
@@ -423,8 +424,8 @@ class MockErpConnector(Connector):
                     parent_erp_key=parent_key,
                     field_values=values,
                 )
-                planned.append((table, updated, current.last_modified))
-            keys = [(a.actor_type, a.erp_key) for _, a, _ in planned]
+                planned.append((table, updated))
+            keys = [(a.actor_type, a.erp_key) for _, a in planned]
             if len(set(keys)) != len(keys):
                 raise ConnectorError(
                     "The same actor is listed twice in one save.",
@@ -432,22 +433,25 @@ class MockErpConnector(Connector):
                     "invalid_actor",
                 )
             saved: list[Actor] = []
-            for table, updated, previous in planned:
+            for table, updated in planned:
                 updated.last_modified = company.next_stamp()
-                table.put(updated, previous)
+                table.put(updated)
                 saved.append(updated)
             self.store.saved(company, saved)
             return [_project(a, []) for a in saved]
 
-    def _writable_company(self, connection: Connection) -> Company:
-        company = self._company(connection)
+    def _company_number(self, connection: Connection) -> int:
+        """The company of a saved connection, after checking its login."""
+        self._check_login(connection)
+        return int(connection.config.get("company") or 1)
+
+    def _check_writable(self, connection: Connection) -> None:
         if connection.config.get("read_only"):
             raise ConnectorError(
                 "This ERP connection is read only; nothing was written.",
                 "config read_only is set",
                 "read_only",
             )
-        return company
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -490,8 +494,6 @@ def _text_search(table: Table, actors: Iterable[Actor], text: str) -> list[Actor
     for actor in actors:
         if not needle or needle in table.haystack(actor):
             found.append(actor)
-            if len(found) >= MAX_RESULTS:
-                break
     return found
 
 
@@ -517,7 +519,7 @@ def _checked_values(
                 "unknown_field",
             )
         try:
-            value = coerce_value(item, raw)
+            value = coerce_value(item, raw, strict=True)
         except FieldValueError as exc:
             raise ConnectorError(
                 f"{item.display_name} ({key}) {exc}.", f"value {raw!r}", "invalid_value"
@@ -574,7 +576,7 @@ def _checked_parent(
             f"parent {parent_type}/{actor.parent_erp_key}",
             "invalid_actor",
         )
-    if actor.parent_erp_key not in company.tables[parent_type].actors:
+    if company.tables[parent_type].get(actor.parent_erp_key) is None:
         raise ConnectorError(
             f"There is no {parent_type} with ERP key {actor.parent_erp_key!r} to attach to.",
             "",

@@ -263,7 +263,7 @@ class _Generator:
             field_values=values,
         )
 
-    def project(self, number: int, customers: list[Actor]) -> Actor:
+    def project(self, number: int, customers: Sequence[Actor]) -> Actor:
         what = self.pick(_PROJECT_WORDS)
         client = customers[self.below(len(customers))] if customers else None
         name = f"{what} {client.field_values['NAME']}" if client else what

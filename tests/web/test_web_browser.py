@@ -160,7 +160,7 @@ def test_the_sync_tab_lists_connectors_connections_and_apps(
     connectors = page.locator("#connectors")
     mock_row = connectors.locator("tr", has=page.get_by_role("rowheader", name="mock-erp"))
     expect(mock_row).to_contain_text("http://127.0.0.1:")
-    expect(mock_row).to_contain_text("protocol 1.0 · OK")
+    expect(mock_row).to_contain_text("protocol 1.1 · OK")
     expect(mock_row).to_contain_text("Mock ERP")
     expect(mock_row).to_contain_text("remote: mock")
     markup_row = connectors.locator("tr", has=page.get_by_role("rowheader", name=MARKUP))

@@ -60,6 +60,11 @@ def _pattern(op: ops.Operation) -> re.Pattern[str]:
     return re.compile("/connectors/mock/v1" + re.sub(r"\{\w+\}", "[^/]+", op.path) + r"(\?.*)?$")
 
 
+async def _drain(actors: Any) -> None:
+    async for _ in actors:
+        pass
+
+
 def test_the_client_sends_every_operation_as_the_table_says() -> None:
     """Every client method against the real app (in-process), each request matched back."""
     sent: list[tuple[str, str]] = []
@@ -92,6 +97,7 @@ def test_the_client_sends_every_operation_as_the_table_says() -> None:
                 c.create_actor(guid, Actor("customer", field_values={"name": "New"})),
                 c.save_actors(guid, []),
                 c.changes_page(guid, "customer", limit=2),
+                _drain(c.changed_since(guid, "customer")),  # the stream, info declares it
                 c.get_list(guid, "currencies"),
                 c.delete_connection(guid),
             ]

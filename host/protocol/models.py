@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 T = TypeVar("T")
 
@@ -155,6 +155,35 @@ class SaveActorsBody(BaseModel):
 class ChangesPage(BaseModel):
     actors: list[ActorModel]
     cursor: str = Field("", description="Pass back to get the next page; empty on the last page")
+
+
+class StreamPosition(BaseModel):
+    """A stream line after each page but the last: send `position` back as `cursor` (with
+    the same since and fields) to resume after the actors already read."""
+
+    position: str
+    count: int = Field(description="actors sent so far in this stream")
+
+
+class StreamEnd(BaseModel):
+    """The last line of a complete stream; a stream without it was cut off."""
+
+    end: Literal[True]
+    count: int = Field(description="actors sent in this stream")
+    next_since: str = Field(
+        description="the newest last_modified sent (else the since asked for): the stamp to "
+        "ask from next time"
+    )
+
+
+class StreamError(BaseModel):
+    """The last line of a stream the connector failed in after it began: an error envelope."""
+
+    error: Envelope[None]
+
+
+class ChangesStreamLine(RootModel[ActorModel | StreamPosition | StreamEnd | StreamError]):
+    """One line of the streamed changes feed: an actor, a position, the end or an error."""
 
 
 class ListItem(BaseModel):

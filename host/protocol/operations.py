@@ -69,6 +69,9 @@ class Operation:
     `capabilities.operations`, and answer `not_supported` to the rest."""
     paged: bool = False
     """A search: the body takes `limit`/`cursor`, the answer may carry `next_cursor` (v1.1)."""
+    streamed: bool = False
+    """The answer is NDJSON (`STREAM_MEDIA_TYPE`), one `answer` per line, not an envelope;
+    an error before the first line is an ordinary error envelope (v1.1)."""
 
     @property
     def takes_guid(self) -> bool:
@@ -241,6 +244,24 @@ CHANGED_SINCE = Operation(
     ),
     guid=Guid.KNOWN,
 )
+CHANGES_STREAM = Operation(
+    "changes_stream",
+    "GET",
+    ACTORS + "/changes/stream",
+    "Every actor modified on or after a stamp in one NDJSON stream (v1.1): actor lines, a "
+    "position line after each page (resume with it as cursor), and a last line with "
+    "next_since; the host provides it for every Python connector that pages its changes",
+    m.ChangesStreamLine,
+    query=(
+        QueryParam("since", str, "", "last_modified stamp; empty = all"),
+        QueryParam("cursor", str, "", "a position line's value: resume after it"),
+        QueryParam("limit", int, 1000, "actors the host asks the connector for at a time", 1, 1000),
+        QueryParam("fields", list[str] | None, None, "field keys to return; repeat; none = all"),
+    ),
+    guid=Guid.KNOWN,
+    optional=True,
+    streamed=True,
+)
 GET_LIST = Operation(
     "get_list",
     "GET",
@@ -271,6 +292,7 @@ OPERATIONS: tuple[Operation, ...] = (
     CREATE_ACTOR,
     SAVE_ACTORS,
     CHANGED_SINCE,
+    CHANGES_STREAM,
     GET_LIST,
 )
 """Every operation, in the order the connector host declares its routes."""
@@ -279,6 +301,9 @@ BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
 
 OPTIONAL_OPERATIONS: tuple[str, ...] = tuple(op.name for op in OPERATIONS if op.optional)
 """What info's `capabilities.operations` may list; every other operation is required."""
+
+STREAM_MEDIA_TYPE = "application/x-ndjson"
+"""The media type of a streamed answer: one JSON object per line, each line ending in \\n."""
 
 MAX_PAGE_SIZE = 1000
 """The largest `limit` the protocol allows; a connector may declare a smaller one."""

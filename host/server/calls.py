@@ -3,16 +3,18 @@
 A connector's exception never reaches the caller as a 500 or a trace: it becomes an `error`
 envelope with a one-line tech_explanation, scrubbed of the connection's secrets by the
 scrubber both sides of the protocol share (host.protocol.scrub). `_reply` is the fast way
-out for large, plain answers (a page of actors).
+out for large, plain answers (a page or a list of actors).
 """
 
 import inspect
+import itertools
 import logging
+import operator
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pydantic_core
+import msgspec
 from fastapi.responses import JSONResponse
 from fastapi.responses import Response as HTTPResponse
 from starlette.concurrency import run_in_threadpool
@@ -45,59 +47,82 @@ def _answer(response: Response, data: Any = None, **extra: Any) -> Any:
     return {**_envelope(response, data), **extra}
 
 
-def _reply(response: Response, data: Any = None) -> Any:
-    """The envelope of a route whose payload can be large (a page of actors).
+def _reply(response: Response, data: Any = None, **extra: Any) -> Any:
+    """The envelope of a route whose payload can be large (a page or a list of actors).
 
     When every value is plain JSON (str, int, float, bool, None in the shapes the shape
-    helpers build), the answer is serialized here in one call, skipping FastAPI's validation
-    of it against the response model and its second serialization: the same bytes (NaN and
-    infinities as null, as pydantic writes them), in a fifth of the time for a page of 100
-    actors. Anything else goes the usual way, so the response model still checks (and, as
-    before, rejects or coerces) it.
+    helpers build), the answer is serialized here in one msgspec call, skipping FastAPI's
+    validation of it against the response model and its second serialization: the same
+    JSON (NaN and infinities as null, as pydantic writes them), in a tenth of the time for a
+    page of 100 actors. Anything else goes the usual way, so the response model still checks
+    (and, as before, rejects or coerces) it. `extra` are envelope members after `data`
+    (a search's next_cursor).
     """
     if not response.ok:
         return _answer(response)
-    envelope = _envelope(response, data)
-    if _STR.issuperset(map(type, map(envelope.get, _ENVELOPE_STRINGS))) and _plain(data):
-        try:
-            body = pydantic_core.to_json(envelope, inf_nan_mode="null")
-        except (ValueError, TypeError):  # e.g. a string with a lone surrogate
-            return envelope
-        return HTTPResponse(content=body, media_type="application/json")
+    envelope = {**_envelope(response, data), **extra}
+    if (
+        _STR.issuperset(map(type, map(envelope.get, _ENVELOPE_STRINGS)))
+        and _STR.issuperset(map(type, extra.values()))
+        and _plain(data)
+    ):
+        body = encode_plain(envelope)
+        if body is not None:
+            return HTTPResponse(content=body, media_type="application/json")
     return envelope
 
 
+def encode_plain(value: Any) -> bytes | None:
+    """msgspec's JSON of plain values, or None where it cannot be written (an integer beyond
+    64 bits, a string with a lone surrogate): the caller then takes the slow path."""
+    try:
+        return _encode(value)
+    except (ValueError, TypeError, OverflowError, UnicodeEncodeError):
+        return None
+
+
+_encode = msgspec.json.Encoder().encode
 _STR = frozenset({str})
+_DICT = frozenset({dict})
 _PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 _ENVELOPE_STRINGS = ("state", "user_explanation", "tech_explanation", "error_code")
-_ACTOR_STRINGS = ("actor_type", "erp_key", "last_modified", "parent_actor_type", "parent_erp_key")
+_ACTOR_STRINGS = operator.itemgetter(
+    "actor_type", "erp_key", "last_modified", "parent_actor_type", "parent_erp_key"
+)
+_FIELD_VALUES = operator.itemgetter("field_values")
+_chain = itertools.chain.from_iterable
 
 
 def _plain(data: Any) -> bool:
-    """True for None, or a changes page whose actors hold only plain JSON values.
+    """True for None, a list of actor dicts, or a changes page of them, whose members are
+    exactly the plain JSON types (no subclass, no datetime, no non-str key).
 
-    Type checks with set operations over `map(type, ...)`, which run in C: a page of 100
-    actors of 18 fields is checked in a few hundredths of a millisecond.
+    Each test is a set operation over `map(type, ...)` of all actors at once, so the loop
+    runs in C: a page of 100 actors of 18 fields is checked in about ten microseconds.
     """
     if data is None:
         return True
-    if type(data) is not dict or type(data.get("cursor")) is not str:
-        return False
-    actors = data.get("actors")
-    if type(actors) is not list:
-        return False
-    for actor in actors:
-        if type(actor) is not dict:
+    if type(data) is dict:
+        if type(data.get("cursor")) is not str or len(data) != 2:
             return False
-        values = actor.get("field_values")
-        if not (
-            type(values) is dict
-            and _STR.issuperset(map(type, map(actor.get, _ACTOR_STRINGS)))
-            and _STR.issuperset(map(type, values))
-            and _PLAIN_VALUES.issuperset(map(type, values.values()))
-        ):
+        data = data.get("actors")
+    return type(data) is list and plain_actors(data)
+
+
+def plain_actors(actors: list[Any]) -> bool:
+    """True when every item is an actor dict (Actor.to_dict's members) of plain values."""
+    try:
+        if not _DICT.issuperset(map(type, actors)):
             return False
-    return True
+        values = list(map(_FIELD_VALUES, actors))
+        return (
+            _STR.issuperset(map(type, _chain(map(_ACTOR_STRINGS, actors))))
+            and _DICT.issuperset(map(type, values))
+            and _STR.issuperset(map(type, _chain(values)))
+            and _PLAIN_VALUES.issuperset(map(type, _chain(map(dict.values, values))))
+        )
+    except KeyError:
+        return False
 
 
 async def _call(
@@ -112,6 +137,8 @@ async def _call(
     try:
         if inspect.iscoroutinefunction(operation):
             result = await operation(*args, **kwargs)
+        elif getattr(getattr(operation, "__self__", None), "blocking", True) is False:
+            result = operation(*args, **kwargs)  # declared non-blocking: no thread hop
         else:
             result = await run_in_threadpool(operation, *args, **kwargs)
         if isinstance(result, Response):

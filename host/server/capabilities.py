@@ -2,7 +2,8 @@
 sizes, read off the class so a partner declares nothing by hand and cannot declare wrongly.
 
 An optional operation is offered when the connector overrides the SDK's method (the base
-class answers `not_supported`); `held_connections` is the host's own and always offered.
+class answers `not_supported`); `held_connections` is the host's own and always offered, and
+`changes_stream` the host's own on top of the connector's `changed_since` pages.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from host.server.paging import page_sizes
 HOST_OPERATIONS = frozenset({"held_connections"})
 """Optional operations the host answers itself, whatever the connector."""
 
+HOST_PROVIDED = {"changes_stream": "changed_since"}
+"""Optional operations the host builds on a connector's method: offered when that one is."""
+
 
 def offers(connector: Connector, name: str) -> bool:
     """True when the connector answers the operation (it overrides the SDK's default)."""
     if name in HOST_OPERATIONS:
         return True
+    name = HOST_PROVIDED.get(name, name)
     mine = getattr(type(connector), name, None)
     return mine is not None and mine is not getattr(Connector, name, None)
 

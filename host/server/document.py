@@ -55,6 +55,14 @@ def refine(document: dict[str, Any]) -> dict[str, Any]:
         if not path.startswith(PREFIX):
             continue
         for operation in item.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                streamed = content.get(ops.STREAM_MEDIA_TYPE)
+                if not isinstance(streamed, dict):
+                    continue
+                streamed.get("schema", {}).pop("type", None)  # FastAPI's "string" beside $ref
+                if status != "200":  # errors of a streamed operation are JSON envelopes
+                    content["application/json"] = content.pop(ops.STREAM_MEDIA_TYPE)
             params = [p for p in operation.get("parameters", []) if p.get("name") != "connector_id"]
             if params:
                 operation["parameters"] = params

@@ -113,6 +113,7 @@ class MockErpConnector(Connector):
     vendor = "erpsync"
     version = "0.1.0"
     description = "Bundled mock ERP for demos and tests"
+    blocking = False  # reads and writes its own memory or SQLite file: no worker thread
     config_fields = (
         ConfigField(
             "server",

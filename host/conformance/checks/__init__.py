@@ -24,6 +24,7 @@ RUN_ORDER = (
     "search",
     "operators",
     "changes",
+    "stream",
     "errors",
     "secrets",
     "write",

@@ -10,7 +10,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Self
 
@@ -23,6 +23,7 @@ from host.registry.records import (
     now,
 )
 from host.registry.secrets import SecretBox
+from host.sqlite import immediate
 
 SECRET_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("connector", "connectors", "token"),
@@ -77,21 +78,8 @@ class RegistryBase:
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def _immediate(self) -> Iterator[None]:
-        conn = self.db.conn
-        if conn.in_transaction:
-            yield
-            return
-        # IMMEDIATE takes the write lock up front: a reader never has to upgrade (and fail
-        # with "database is locked") halfway through a change.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+    def _immediate(self) -> AbstractContextManager[None]:
+        return immediate(self.db.conn)
 
     @contextmanager
     def transaction(self, action: str | None = None, target: str = "") -> Iterator[None]:

@@ -26,6 +26,7 @@ SUITES = (
     "registry_list",
     "sync_import",
     "web_sync_tab",
+    "web_dialog_test",
     "mock_scale",
 )
 

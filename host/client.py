@@ -90,6 +90,30 @@ BULK_PAGE_SIZE = 1000
 """Actors per page (or per stream position) when reading every change: the protocol's max."""
 
 
+_TLS_CONTEXTS: dict[tuple[str | None, float], ssl.SSLContext] = {}
+
+
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The TLS context of a trust setting (httpx's default, or a private CA bundle), built
+    once and shared by every client: building one loads a CA file, tens of milliseconds,
+    which a web admin's per-test client paid each time. A bundle file changed on disk is
+    read again (its modification time is part of the key)."""
+    import os
+
+    stamp = os.stat(ca_bundle).st_mtime if ca_bundle else 0.0
+    key = (ca_bundle, stamp)
+    context = _TLS_CONTEXTS.get(key)
+    if context is None:
+        if ca_bundle:
+            context = ssl.create_default_context(cafile=ca_bundle)
+        else:
+            context = httpx.create_ssl_context()
+        if len(_TLS_CONTEXTS) > 64:
+            _TLS_CONTEXTS.clear()
+        _TLS_CONTEXTS[key] = context
+    return context
+
+
 class ConnectorClient:
     """Async client of one connector URL; use as `async with ConnectorClient(url) as c:`.
 
@@ -155,7 +179,7 @@ class ConnectorClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
-            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
+            verify=tls_context(ca_bundle),
         )
 
     async def __aenter__(self) -> ConnectorClient:

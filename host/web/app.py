@@ -7,6 +7,7 @@ server answers only to loopback names, which stops DNS rebinding); the session g
 
 from __future__ import annotations
 
+import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,29 @@ class WebContext:
         self._apps_lock = threading.Lock()
         self.scrubber_cache: ScrubberCache = {}
         """(sealed secrets, token) -> Scrubber, for the Sync tab's own check (host/web/sync.py)."""
+        self.tested_key = secrets.token_bytes(32)
+        """Signs the values of a passed connection test (host/web/tested.py); per process."""
+        self.jobs: dict[str, Any] = {}
+        """*Test all* runs by id (host/web/connections.py)."""
+        self._flashes: dict[str, Any] = {}
+        self.forms: dict[tuple[str, str, str], tuple[float, Any]] = {}
+        """(connector, URL, CA bundle) -> (when, its admin-core Form), host/web/connections.py."""
+
+    def flash(self, request: Request, outcome: Any) -> None:
+        """Keep what a dialog did for the next page this session shows (after its redirect)."""
+        if len(self._flashes) > 1000:
+            self._flashes.clear()
+        self._flashes[request.state.session.csrf_token] = outcome
+
+    def take_flash(self, request: Request) -> Any:
+        return self._flashes.pop(request.state.session.csrf_token, None)
+
+    def remember_job(self, job: Any, limit: int) -> None:
+        """Keep a *Test all* run; beyond `limit`, the oldest finished ones are forgotten."""
+        self.jobs[job.id] = job
+        finished = [k for k, j in self.jobs.items() if j.finished]
+        for key in finished[: max(0, len(self.jobs) - limit)]:
+            del self.jobs[key]
 
     def registry(self) -> Registry:
         registry: Registry | None = getattr(self._local, "registry", None)
@@ -88,6 +112,12 @@ class WebContext:
             return self._apps
 
 
+def page_context(request: Request, tab: str) -> dict[str, Any]:
+    """What every signed-in page's layout (admin.html) needs."""
+    session = request.state.session
+    return {"session": session, "csrf_token": session.csrf_token, "tab": tab}
+
+
 def make_environment() -> Any:
     """Jinja2 with autoescape on for every template; `shown` is host.text.safe, the same
     one-line, bounded text the CLI prints."""
@@ -108,7 +138,7 @@ def make_environment() -> Any:
 
 def create_app(settings: WebSettings | None = None) -> Any:
     """The web admin as an ASGI app."""
-    from host.web import auth, sync
+    from host.web import auth, connections, connectors, people, sync
     from host.web.security import HostCheck, SecurityHeaders
 
     settings = settings or WebSettings()
@@ -123,6 +153,9 @@ def create_app(settings: WebSettings | None = None) -> Any:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(auth.router)
     app.include_router(sync.router)
+    app.include_router(people.router)
+    app.include_router(connections.router)
+    app.include_router(connectors.router)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> RedirectResponse:

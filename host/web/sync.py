@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from host.protocol.scrub import Scrubber
 from host.text import safe
+from host.web.app import page_context
 
 if TYPE_CHECKING:
     from host.apps import LoadedApps
@@ -184,10 +185,11 @@ def sync_tab_data(
 def sync_tab(request: Request) -> Response:
     context: WebContext = request.app.state.web
     data = sync_tab_data(context.registry(), context.apps(), context.scrubber_cache)
+    outcome = context.take_flash(request)
     return context.templates.TemplateResponse(
         request,
         "sync.html",
-        {**data, "session": request.state.session, "csrf_token": request.state.session.csrf_token},
+        {**data, "outcome": outcome, **page_context(request, "sync")},
     )
 
 
@@ -285,4 +287,6 @@ async def connector_status_row(request: Request, name: str = "") -> Response:
         return context.templates.TemplateResponse(
             request, "_connector_gone.html", {"name": name}, status_code=200
         )
-    return context.templates.TemplateResponse(request, "_connector_row.html", {"row": row})
+    return context.templates.TemplateResponse(
+        request, "_connector_row.html", {"row": row, "csrf_token": request.state.session.csrf_token}
+    )

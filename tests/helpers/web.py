@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from cryptography.fernet import Fernet
 
+from helpers import MOCK_PASSWORD
 from helpers.mock_server import _first_line, env_without_erpsync, stop_process
 
 SERVING_PREFIX = "serving the web admin at "
@@ -267,4 +268,20 @@ def take_screenshots(page: Any, url: str, name: str, password: str, out_dir: Pat
     page.locator("#connectors tr.status-pending").first.wait_for(state="detached")
     target = out_dir / "sync-tab.png"
     page.screenshot(path=str(target), full_page=True)
-    return [target]
+    # The dialog, after a passing test: OK enabled, a user and a group in the scope.
+    page.goto(url + "/settings/sync/connections/new?connector=mock-erp")
+    page.get_by_role("textbox", name="Name", exact=True).fill("acme-support")
+    page.get_by_label("Specific users + groups").check()
+    page.get_by_role("button", name="Choose users and groups…").click()
+    page.get_by_label("alice", exact=True).check()
+    page.get_by_label(re.compile(r"^sales")).check()
+    page.get_by_role("button", name="Done").click()
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill(MOCK_PASSWORD)
+    page.get_by_label("Description").fill("Support team's view of Acme")
+    page.get_by_role("button", name="Test ERP connection").click()
+    page.locator('#test-outcome[data-passed="true"]').wait_for()
+    page.get_by_role("button", name="OK", exact=True).wait_for()
+    dialog = out_dir / "connection-dialog.png"
+    page.screenshot(path=str(dialog), full_page=True)
+    return [target, dialog]

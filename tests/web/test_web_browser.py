@@ -228,7 +228,9 @@ def test_no_secret_in_any_page_or_htmx_answer(
     assert "$argon2" not in "".join(recorded.bodies.values())
 
 
-def test_screenshots_script_writes_the_sync_tab(page: Page, web: WebServer, tmp_path: Path) -> None:
+def test_screenshots_script_writes_the_sync_tab_and_the_dialog(
+    page: Page, web: WebServer, tmp_path: Path
+) -> None:
     written = take_screenshots(page, web.url, ADMIN, ADMIN_PASSWORD, tmp_path)
-    assert [p.name for p in written] == ["sync-tab.png"]
+    assert [p.name for p in written] == ["sync-tab.png", "connection-dialog.png"]
     assert written[0].read_bytes().startswith(b"\x89PNG")

@@ -10,11 +10,10 @@ from pathlib import Path
 
 from common import PYTHON, Server, base_env, server
 
+from host.apps import mock_demo_login
+
 DEMO_CONFIG = {
-    "server": "erp.mock.local",
-    "username": "demo",
-    "password": "mock-erp-secret",
-    "company": 1,
+    **mock_demo_login(),  # the demo login the mock app declares
     "decimal_separator": ".",
     "read_only": False,
 }

@@ -22,8 +22,10 @@ from typing import Any
 import httpx
 from common import BIN_DIR, MIB, base_env, figure, log, server, stats, suite_main
 
+from host.apps import mock_demo_login
+
 FULL = 1_000_000
-CONFIG = {"server": "erp", "username": "demo", "password": "mock-erp-secret", "company": 1}
+CONFIG = mock_demo_login()  # the demo login the mock app declares
 
 
 def _argv(customers: int, *extra: str) -> list[str]:

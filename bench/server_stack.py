@@ -15,18 +15,11 @@ import argparse
 import json
 from typing import Any
 
+from fixtures import DEMO_CONFIG
+
 from erpsync_mock_erp import MockErpConnector
 from host.cli.serve import resolve_token, run_server
 from host.connector import Connection
-
-DEMO_CONFIG = {
-    "server": "erp.mock.local",
-    "username": "demo",
-    "password": "mock-erp-secret",
-    "company": 1,
-    "decimal_separator": ".",
-    "read_only": False,
-}
 
 
 def first_page_body(connector: MockErpConnector, limit: int) -> bytes:

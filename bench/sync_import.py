@@ -27,6 +27,8 @@ from typing import Any
 from common import PYTHON, figure, log, ratio_stats, stats, suite_main
 from fixtures import mock_server
 
+from host.apps import mock_demo_login
+
 FULL = 100_000
 PAGE = 500
 
@@ -41,8 +43,7 @@ def _setup(home: Path, url: str, token: str) -> None:
     _cli(home, "connectors", "add", "mock-erp", url, "--token-file", str(home / "token"))
     _cli(
         home, "connections", "add", "acme", "--connector", "mock-erp",
-        "--config", "server=erp.mock.local", "--config", "username=demo",
-        "--config", "password=mock-erp-secret", "--no-input",
+        *(f"--config={key}={value}" for key, value in mock_demo_login().items()), "--no-input",
     )  # fmt: skip
     _cli(home, "mapping", "enable", "acme", "customer")
     _cli(home, "mapping", "lists", "acme", "--auto")

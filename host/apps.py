@@ -100,6 +100,25 @@ def _entry_points() -> list[Any]:
     return sorted(found, key=lambda ep: ep.name)
 
 
+MOCK_APP = "mock"
+"""The entry-point name of the bundled mock ERP app (erpsync_mock_erp)."""
+
+
+def app_module(name: str) -> Any:
+    """The module of installed app `name`, reached through its `erpsync.apps` entry point
+    (never imported by its module name: the host knows apps only as entry points)."""
+    for ep in _entry_points():
+        if ep.name == name:
+            return ep.load()
+    raise LookupError(f"no app named {name!r} in the entry-point group {ENTRY_POINT_GROUP}")
+
+
+def mock_demo_login() -> dict[str, Any]:
+    """The bundled mock ERP's demo login, as the app declares it (`DEMO_LOGIN`): what
+    `erpsync demo`, the web demo, `apps check mock`, tests and benchmarks log in with."""
+    return dict(app_module(MOCK_APP).DEMO_LOGIN)
+
+
 def _name_and_version(dist: Any) -> tuple[str, str]:
     """A distribution's Name and Version, read from the head of its metadata file.
 

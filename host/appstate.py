@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from host.files import write_atomically
 from host.home import home_dir, make_private_dir
 
 STATE_FILE_NAME = "apps.json"
@@ -74,23 +75,8 @@ def set_disabled(name: str, disabled: bool) -> bool:
                 return False
             current = current | {name} if disabled else current - {name}
             data["disabled"] = sorted(current)
-            _write_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+            text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+            write_atomically(path, text.encode("utf-8"))
     except OSError as exc:
         raise AppStateError(f"cannot write the app state {str(path)!r}: {exc.strerror}") from exc
     return True
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    import tempfile  # only writers need it; `apps list` must start fast
-
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -1,11 +1,16 @@
-"""Files the host reads on an admin's behalf: regular files only, and never without a bound.
+"""Files the host reads on an admin's behalf, and the one way it writes its own.
 
-A token file pointed at /dev/zero, a FIFO that never closes or a config file of many gigabytes
-must end in one clear line, not in a process that reads until the kernel kills it.
+Reading: regular files only, and never without a bound. A token file pointed at /dev/zero, a
+FIFO that never closes or a config file of many gigabytes must end in one clear line, not in a
+process that reads until the kernel kills it.
+
+Writing (`write_atomically`): whole, private and in one step, so no reader ever sees half a
+file (the app state, the secret key, a new key during rotation).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -74,3 +79,53 @@ def is_regular_file(path: Path) -> bool:
         return stat.S_ISREG(path.stat().st_mode)
     except OSError:
         return False
+
+
+def write_atomically(path: Path, data: bytes, *, replace: bool = True) -> bool:
+    """Put `data` at `path` in one step; False when `replace` is off and `path` exists.
+
+    The bytes go to a private (0600) temporary file beside `path` and are fsync'ed first.
+    `replace=True` then renames it over any old file (readers see the old or the new one);
+    `replace=False` links it into place only if `path` is absent, so of two racing writers
+    exactly one wins and the other learns it (a key must never be replaced by another).
+    The directory is fsync'ed after, so the new name survives a crash.
+    """
+    import tempfile  # only writers need it; `apps list` must start fast
+
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(temp, path)
+        else:
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(temp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    sync_directory(path.parent)
+    return True
+
+
+def replace_file(source: Path, target: Path) -> None:
+    """Rename `source` over `target` atomically and make the rename durable."""
+    os.replace(source, target)
+    sync_directory(target.parent)
+
+
+def sync_directory(path: Path) -> None:
+    """fsync a directory so a rename in it survives a crash; a no-op where impossible."""
+    with contextlib.suppress(OSError, AttributeError):  # directories cannot be fsync'ed on Windows
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

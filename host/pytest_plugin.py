@@ -218,10 +218,10 @@ def erpsync_client(
 @pytest.fixture(scope="session")
 def erpsync_mock_server(erpsync_serve: AppServers) -> ServedApp:
     """The bundled mock ERP served alone (fresh data); `.config` holds its demo login."""
-    from erpsync_mock_erp import MockErpConnector
-    from host.conformance.demo import MOCK_DEMO_CONFIG
+    from host.apps import MOCK_APP, app_module
 
-    return erpsync_serve(MockErpConnector(), config=MOCK_DEMO_CONFIG)
+    mock = app_module(MOCK_APP)  # the app through its entry point, like any other
+    return erpsync_serve(mock.MockErpConnector(), config=dict(mock.DEMO_LOGIN))
 
 
 # --- the conformance suite as pytest tests ---------------------------------------------------

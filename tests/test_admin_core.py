@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from helpers import MOCK_PASSWORD
 from helpers.faults import registry_dump, serve_asgi
 from helpers.mock_server import MockServer, free_port
 
@@ -28,7 +29,7 @@ from host.registry import Registry
 from host.server.store import ConnectionStore
 
 T = TypeVar("T")
-PASSWORD = "mock-erp-secret"
+PASSWORD = MOCK_PASSWORD
 LOGIN = {"server": "erp.mock.local", "username": "demo", "password": PASSWORD}
 
 

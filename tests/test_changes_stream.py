@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from helpers import MOCK_CONFIG
 
 from erpsync_mock_erp import MockErpConnector
 from host.client import CallFailed, ConnectorClient
@@ -18,7 +19,7 @@ from host.pytest_plugin import LoopbackServer, serve_connectors
 from host.server import create_app, stream
 from host.server.run import Server
 
-DEMO = {"server": "erp.mock.local", "username": "demo", "password": "mock-erp-secret"}
+DEMO = MOCK_CONFIG  # the demo login the mock app declares
 CUSTOMERS = 2500
 
 

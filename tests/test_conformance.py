@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from helpers import MOCK_CONFIG
+from helpers import MOCK_CONFIG, MOCK_PASSWORD
 from helpers.apps import AppFactory
 from helpers.cli import assert_one_line_error
 from helpers.fake_http import Answer, fake_server
@@ -74,7 +74,7 @@ def test_human_output_lists_every_check_and_says_read_only_checks_skip(invoke: I
     assert lines[-1] == (
         f"{len(ALL_IDS)} checks: {len(ALL_IDS) - WRITES} passed, 0 failed, {WRITES} skipped"
     )
-    assert "mock-erp-secret" not in result.stdout
+    assert MOCK_PASSWORD not in result.stdout
 
 
 def test_the_example_app_passes_with_its_writes_not_applicable_as_read_only(
@@ -137,7 +137,7 @@ def test_a_url_with_a_token_is_checked_and_a_wrong_token_exits_5(
     only = ["--only", "info", "--only", "config_fields", "--only", "connection"]
     good = invoke(
         "apps", "check", mock_server.url, "--token-file", str(mock_server.token_file),
-        *only, "--config", "username=demo", "--config", "password=mock-erp-secret", "--json",
+        *only, "--config", "username=demo", "--config", f"password={MOCK_PASSWORD}", "--json",
     )  # fmt: skip
     report = report_of(good)
     assert report["config_source"] == "given"

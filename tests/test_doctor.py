@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_PASSWORD
 from helpers.mock_server import MockServer, start_mock_server, stop_process
 
 from host.client import ConnectorClient
 from host.registry import Registry
 
-DEMO = ["--config", "username=demo", "--config", "password=mock-erp-secret", "--no-input"]
+DEMO = ["--config", "username=demo", "--config", f"password={MOCK_PASSWORD}", "--no-input"]
 
 
 def held(server: MockServer) -> set[str]:
@@ -48,7 +49,7 @@ def assert_consistent(registry: Registry) -> None:
     assert registry.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     for record in registry.connections():
         config = registry.connection_config(record.guid)
-        assert config is not None and config["password"] == "mock-erp-secret"
+        assert config is not None and config["password"] == MOCK_PASSWORD
         if record.scope == "restricted":
             assert record.users or record.groups, record
         else:
@@ -77,7 +78,7 @@ def test_doctor_finds_and_repairs_both_kinds_of_drift(
             await client.delete_connection(forgotten)
             for guid in (orphan, foreign):
                 await client.save_connection(
-                    guid, {"server": "x", "username": "demo", "password": "mock-erp-secret"}
+                    guid, {"server": "x", "username": "demo", "password": MOCK_PASSWORD}
                 )
 
     asyncio.run(drift())

@@ -7,6 +7,7 @@ from typing import Any
 import importlib_metadata
 import pytest
 from fastapi.responses import Response as HTTPResponse
+from helpers import MOCK_CONFIG
 from pydantic import TypeAdapter
 
 from erpsync_mock_erp import MockErpConnector
@@ -16,7 +17,7 @@ from host.protocol import models as m
 from host.server.calls import _reply
 from host.server.shapes import _page
 
-DEMO = {"server": "erp.mock.local", "username": "demo", "password": "mock-erp-secret"}
+DEMO = {k: MOCK_CONFIG[k] for k in ("server", "username", "password")}
 
 
 def _slow_path(response: Response, data: Any) -> bytes:

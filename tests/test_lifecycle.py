@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_PASSWORD
 from helpers.terminal import Terminal
 
-PASSWORD = "mock-erp-secret"
+PASSWORD = MOCK_PASSWORD
 CONFIG = ["--config", "server=erp.mock.local", "--config", "username=demo", "--no-input"]
 
 

@@ -13,13 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import MOCK_CONFIG
 
 from erpsync_mock_erp import MockErpConnector, store
 from erpsync_mock_erp.dataset import generate
 from erpsync_mock_erp.lazy import LazyDataset
 from host import Actor, Connection, Restriction
 
-CONFIG = {"server": "erp", "username": "demo", "password": "mock-erp-secret", "company": 1}
+CONFIG = MOCK_CONFIG
 
 
 def conn(company: int = 1) -> Connection:

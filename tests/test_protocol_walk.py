@@ -8,13 +8,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from helpers import MOCK_CONFIG
 from helpers.mock_server import MockServer, start_mock_server, stop_process
 
 from host import ALL_ZERO_GUID, Actor, FieldType, Restriction
 from host.client import CallFailed, ConnectorClient
 
 T = TypeVar("T")
-DEMO = {"server": "erp.mock.local", "username": "demo", "password": "mock-erp-secret"}
+DEMO = {k: MOCK_CONFIG[k] for k in ("server", "username", "password")}
 
 
 def run(server: MockServer, call: Callable[[ConnectorClient], Awaitable[T]]) -> T:

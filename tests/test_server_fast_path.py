@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import MOCK_CONFIG
 
 from erpsync_mock_erp import MockErpConnector
 from host.server import create_app
@@ -17,7 +18,7 @@ from host.server.fastpath import FastPath
 from host.server.run import Server
 from host.server.store import ConnectionStore
 
-DEMO = {"server": "erp.mock.local", "username": "demo", "password": "mock-erp-secret"}
+DEMO = MOCK_CONFIG  # the demo login the mock app declares
 TOKEN = "fast-path-token-0123456789"
 GUID = str(uuid.uuid4())
 UNKNOWN = str(uuid.uuid4())

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_PASSWORD
 from helpers.cli import assert_one_line_error
 from helpers.terminal import Terminal
 
-PASSWORD = "mock-erp-secret"
+PASSWORD = MOCK_PASSWORD
 Invoke = Callable[..., Result]
 ADD_M = [sys.executable, "-m", "host.cli", "connections", "add", "acme", "--connector", "m"]
 

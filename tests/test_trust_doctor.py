@@ -18,14 +18,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_CONFIG as MOCK_LOGIN
+from helpers import MOCK_PASSWORD
 from helpers.mock_server import MockServer, start_mock_server, stop_process
 
 from host.client import ConnectorClient
 from host.registry import Registry
 
 Invoke = Callable[..., Result]
-MOCK_CONFIG = {"server": "erp.mock.local", "username": "demo", "password": "mock-erp-secret"}
-DEMO = ["--config", "username=demo", "--config", "password=mock-erp-secret", "--no-input"]
+MOCK_CONFIG = {k: MOCK_LOGIN[k] for k in ("server", "username", "password")}
+DEMO = ["--config", "username=demo", "--config", f"password={MOCK_PASSWORD}", "--no-input"]
 
 
 def ok(result: Result) -> Result:

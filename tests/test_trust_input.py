@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_PASSWORD
 from helpers.apps import AppFactory, good_app_source
 from helpers.cli import assert_one_line_error
 from helpers.mock_server import MockServer, env_without_erpsync
@@ -202,7 +203,7 @@ def test_show_check_and_connections_add_on_a_stored_bad_url_are_one_line(
     assert "connectors edit bad --url" in text
     result = invoke(
         "connections", "add", "c1", "--connector", "bad",
-        "--config", "username=demo", "--config", "password=mock-erp-secret", "--no-input",
+        "--config", "username=demo", "--config", f"password={MOCK_PASSWORD}", "--no-input",
     )  # fmt: skip
     assert_one_line_error(result, 1)
     # Plain show still works, so the admin can see what to fix.
@@ -421,7 +422,7 @@ def test_sync_look_ups_in_a_home_without_a_crm_store_create_none(
 
 # --- item 18: disabling or uninstalling an app that connectors use ------------------------------
 
-DEMO = ["--config", "username=demo", "--config", "password=mock-erp-secret", "--no-input"]
+DEMO = ["--config", "username=demo", "--config", f"password={MOCK_PASSWORD}", "--no-input"]
 
 
 def disabled(home: Path) -> list[str]:

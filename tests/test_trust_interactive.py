@@ -1,7 +1,7 @@
 """Issue #10 item 15: `connections add` in a terminal keeps what was typed.
 
 Each test drives the real command in a real pseudo-terminal against a real `erpsync
-mock-server` (demo login: username demo, password mock-erp-secret, server erp.mock.local).
+mock-server` (demo login: the app's DEMO_LOGIN, tests/helpers MOCK_CONFIG).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_PASSWORD
 from helpers.cli import assert_one_line_error
 from helpers.terminal import Terminal
 
-PASSWORD = "mock-erp-secret"
+PASSWORD = MOCK_PASSWORD
 Invoke = Callable[..., Result]
 ERPSYNC = [sys.executable, "-m", "host.cli"]
 

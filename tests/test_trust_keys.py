@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from cryptography.fernet import Fernet
+from helpers import MOCK_PASSWORD
 from helpers.cli import assert_one_line_error
 from helpers.mock_server import MockServer
 
 from host.registry import Registry
 
 Invoke = Callable[..., Result]
-DEMO = ["--config", "username=demo", "--config", "password=mock-erp-secret", "--no-input"]
+DEMO = ["--config", "username=demo", "--config", f"password={MOCK_PASSWORD}", "--no-input"]
 
 
 def ok(result: Result) -> Result:
@@ -114,7 +115,7 @@ def test_secrets_reset_is_the_audited_way_out_of_a_lost_key(
     assert (home / "secret.key").exists()
     blocked = invoke("connections", "activate", "acme")
     assert blocked.exit_code == 1 and "never tested" in blocked.stderr
-    ok(invoke("connections", "edit", "acme", "--config", "password=mock-erp-secret", "--no-input"))
+    ok(invoke("connections", "edit", "acme", "--config", f"password={MOCK_PASSWORD}", "--no-input"))
     ok(invoke("connections", "activate", "acme"))
     ok(invoke("connections", "test", "acme"))
     ok(invoke("doctor"))
@@ -132,7 +133,7 @@ def test_a_secret_written_with_another_key_is_replaced_on_edit(
     assert "ERPSYNC_SECRET_KEY is not the key" in text and "secrets reset" in text
     # Re-entering each secret replaces it; nothing needs the old values.
     ok(invoke("connectors", "edit", "m", "--token-file", str(mock_server.token_file)))
-    ok(invoke("connections", "edit", "acme", "--config", "password=mock-erp-secret", "--no-input"))
+    ok(invoke("connections", "edit", "acme", "--config", f"password={MOCK_PASSWORD}", "--no-input"))
     ok(invoke("connections", "test", "acme"))
     ok(invoke("doctor"))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_PASSWORD
 from helpers.cli import assert_one_line_error
 from helpers.hostile_connector import HostileConnector, hostile_connector
 
@@ -354,7 +355,7 @@ def test_admin_text_is_escaped_and_long_values_are_cut(
     assert invoke("connectors", "add", "mock", "app:mock").exit_code == 0
     forged = "line one\n\x1b[2JFORGED: active yes\u202e"
     cli("connections", "add", "acme", "--connector", "mock", "--config", "username=demo",
-        "--config", "password=mock-erp-secret", "--no-input", "--description", forged)  # fmt: skip
+        "--config", f"password={MOCK_PASSWORD}", "--no-input", "--description", forged)  # fmt: skip
     shown = cli("connections", "show", "acme")
     assert "line one\\n\\x1b[2JFORGED: active yes\\u202e" in shown.stdout
     assert json.loads(cli("connections", "show", "acme", "--json").stdout)["description"] == forged

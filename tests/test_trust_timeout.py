@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_PASSWORD
 from helpers.faults import RawServer, raw_server
 from helpers.terminal import Terminal
 
-PASSWORD = "mock-erp-secret"
+PASSWORD = MOCK_PASSWORD
 Invoke = Callable[..., Result]
 ERPSYNC = [sys.executable, "-m", "host.cli"]
 HANG_LIMIT = 30  # seconds: far above --timeout 2, only there to end a hanging command

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import MOCK_CONFIG, MOCK_PASSWORD, MOCK_USERNAME
 from tests.helpers.mock_server import MockServer, start_mock_server, stop_process
 
 pytestmark = [
@@ -27,7 +28,7 @@ pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc"),
 ]
 
-CONFIG = {"server": "erp.mock.local", "username": "demo", "password": "mock-erp-secret"}
+CONFIG = MOCK_CONFIG
 WORKERS = 2
 
 
@@ -193,7 +194,7 @@ def test_the_shared_store_holds_configs_encrypted_and_private(server: MockServer
     raw = b"".join(
         p.read_bytes() for p in stores[0].parent.iterdir() if p.name.startswith(stores[0].name)
     )
-    assert b"mock-erp-secret" not in raw and b"demo" not in raw
+    assert MOCK_PASSWORD.encode() not in raw and MOCK_USERNAME.encode() not in raw
     with sqlite3.connect(stores[0]) as db:
         assert db.execute("SELECT count(*) FROM connections").fetchone()[0] >= 1
 

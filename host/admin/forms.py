@@ -41,7 +41,9 @@ class Form:
     @property
     def secret_keys(self) -> list[str]:
         """The keys whose values are secret: the connector declared them as passwords."""
-        return [f.key for f in self.fields if f.is_secret]
+        from host.protocol.scrub import secret_keys
+
+        return secret_keys(self.fields)
 
     def secrets_in(self, *configs: Mapping[str, Any] | None) -> list[str]:
         """The secret values of these configs: a client must know them to scrub answers."""

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from host.admin.names import check_name
 from host.cli.common import db_option, emit_json, json_option, open_registry, print_table
 from host.cli.errors import CliError
-from host.cli.users import check_name
 
 if TYPE_CHECKING:
     from host.registry.admins import AdminStore

@@ -18,6 +18,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
+class LazySubcommands(click.Group):
+    """A group some of whose subcommands live in their own modules, imported on first use
+    (`lazy`: name -> (module, attribute)), so the group's light commands stay light."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            import importlib
+
+            module, attribute = self.lazy[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 def json_option(func: F) -> F:
     """`--json` on every list/show command: a stable shape for scripts."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(

@@ -1,4 +1,6 @@
-"""Config values as an admin gives them: one parser for `connections add/edit` and `apps check`.
+"""Values as an admin gives them on the command line: config values (one parser for
+`connections add/edit` and `apps check`) and connector tokens (`read_token`). Command modules
+share these from here, never from each other.
 
 A password given as `--config password=...` sits in the process list (`ps`, /proc/PID/cmdline)
 for every local user to read, and in shell history. So a value can also come from a file
@@ -188,3 +190,23 @@ def _strip_newline(text: str) -> str:
     if text.endswith("\n"):
         return text[:-1]
     return text
+
+
+def read_token(token: str | None, token_file: str | None, *, env: str | None = None) -> str | None:
+    """The token of --token (or its environment variable) or --token-file, checked.
+
+    A token with whitespace or control characters is refused here, naming the option and
+    never the value; a token file is read bounded and must be a regular file.
+    """
+    from host.tokens import TokenError, check_token, read_token_file
+
+    if token and token_file:
+        raise CliError("give --token or --token-file, not both")
+    try:
+        if token_file:
+            return read_token_file(token_file, what=f"--token-file {token_file!r}")
+        if token:
+            return check_token(token, what=f"--token (or ${env})" if env else "--token")
+    except TokenError as exc:
+        raise CliError(str(exc)) from None
+    return None

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from host.admin.names import check_name
 from host.cli.common import (
     db_option,
     emit_json,
@@ -14,9 +15,9 @@ from host.cli.common import (
     print_table,
     run_async,
 )
+from host.cli.config_input import read_token
 from host.cli.deadline import timeout_option
 from host.cli.errors import CliError, safe
-from host.cli.users import check_name
 
 if TYPE_CHECKING:
     pass
@@ -30,26 +31,6 @@ def connectors() -> None:
     Example:
         erpsync connectors add mock-erp http://127.0.0.1:8765/connectors/mock --token-file tok
     """
-
-
-def read_token(token: str | None, token_file: str | None, *, env: str | None = None) -> str | None:
-    """The token of --token (or its environment variable) or --token-file, checked.
-
-    A token with whitespace or control characters is refused here, naming the option and
-    never the value; a token file is read bounded and must be a regular file.
-    """
-    from host.tokens import TokenError, check_token, read_token_file
-
-    if token and token_file:
-        raise CliError("give --token or --token-file, not both")
-    try:
-        if token_file:
-            return read_token_file(token_file, what=f"--token-file {token_file!r}")
-        if token:
-            return check_token(token, what=f"--token (or ${env})" if env else "--token")
-    except TokenError as exc:
-        raise CliError(str(exc)) from None
-    return None
 
 
 ca_bundle_option = click.option(

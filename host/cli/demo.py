@@ -15,12 +15,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from host.cli.errors import CliError
 
-DEMO_PASSWORD = "mock-erp-secret"
 WRONG_PASSWORD = "not-the-password"
 
 
@@ -45,6 +45,23 @@ def _start_mock_server(env: dict[str, str], token_file: Path) -> tuple[subproces
         _, err = server.communicate(timeout=10)
         raise CliError(f"the mock server did not start: {err.strip().splitlines()[-1:] or line}")
     return server, line.rsplit(" ", 1)[-1]
+
+
+def demo_login() -> dict[str, Any]:
+    """The mock ERP's demo login, as the app declares it (read through its entry point)."""
+    from host.apps import mock_demo_login
+
+    return mock_demo_login()
+
+
+def login_options(login: dict[str, Any], *leave_out: str) -> list[str]:
+    """`--config KEY=VALUE` options of a login, in its order, without the keys left out."""
+    return [
+        part
+        for key, value in login.items()
+        if key not in leave_out
+        for part in ("--config", f"{key}={value}")
+    ]
 
 
 def _shown(args: list[str]) -> str:
@@ -105,18 +122,10 @@ def demo(keep: bool) -> None:
         server, url = _start_mock_server(env, token_file)
         click.echo(f"# mock ERP connector server started at {url}\n")
         _run(["connectors", "add", "mock-erp", url, "--token-file", token_file.name], env)
-        base = [
-            "--connector",
-            "mock-erp",
-            "--config",
-            "server=erp.mock.local",
-            "--config",
-            "username=demo",
-            "--config",
-            "company=1",
-        ]
+        login = demo_login()
+        base = ["--connector", "mock-erp", *login_options(login, "password")]
         wrong = _secret_file(home, "wrong-password.txt", WRONG_PASSWORD)
-        right = _secret_file(home, "erp-password.txt", DEMO_PASSWORD)
+        right = _secret_file(home, "erp-password.txt", login["password"])
         click.echo(
             f"# passwords come from files ({wrong}, {right}: --config password=@FILE), "
             "not the command line,\n# which every local user can see"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from host.admin.names import check_name
 from host.cli.common import db_option, emit_json, json_option, open_registry, print_table
-from host.cli.users import check_name
 
 
 @click.group()

@@ -177,7 +177,7 @@ def _exit_cleanly_on_sigterm() -> None:
 
 def _demo_setup() -> tuple[Path, subprocess.Popen[str]]:
     """A throw-away home with the mock ERP server, demo data and the admin 'admin'."""
-    from host.cli.demo import DEMO_PASSWORD, _start_mock_server
+    from host.cli.demo import _start_mock_server, demo_login, login_options
 
     home = Path(tempfile.mkdtemp(prefix="erpsync-web-demo-"))
     for name in ("ERPSYNC_DB", "ERPSYNC_SECRET_KEY"):
@@ -186,8 +186,7 @@ def _demo_setup() -> tuple[Path, subprocess.Popen[str]]:
     env = dict(os.environ)
     server, url = _start_mock_server(env, home / "mock-server.token")
     try:
-        login = ["--config", "server=erp.mock.local", "--config", "username=demo"]
-        login += ["--config", f"password={DEMO_PASSWORD}", "--no-input"]
+        login = [*login_options(demo_login(), "company"), "--no-input"]
         for args in (
             ["connectors", "add", "mock-erp", url, "--token-file", str(home / "mock-server.token")],
             ["users", "add", "alice"],

@@ -14,6 +14,7 @@ from host.failures import CallFailed, ProtocolError
 from host.protocol import PROTOCOL_VERSION, is_supported_version
 from host.protocol import operations as ops
 from host.protocol.operations import Operation
+from host.protocol.scrub import secret_keys
 
 from .calls import Calls
 from .transport import Paged
@@ -49,7 +50,7 @@ class Contract(Calls):
         """The config fields; their password keys are remembered as the secrets of a config."""
         data, scrubber = await self._scrubbed_data(ops.CONFIG_FIELDS, "config fields")
         fields = self._fields(data, "fields", scrubber)
-        self._secret_keys = [f.key for f in fields if f.is_secret]
+        self._secret_keys = secret_keys(fields)
         return fields
 
     async def test_config(self, config: Mapping[str, Any]) -> Response:

@@ -11,14 +11,15 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from host.crm import CrmError, Link
 from host.crm.schema import CHECKBOX, DATETIME, DOUBLE, ENTITIES, INTEGER, LIST, LISTS, fields_of
+from host.sqlite import immediate
 
 
 def _migrations() -> Any:
@@ -109,19 +110,9 @@ class SqliteCrm:
     def close(self) -> None:
         self.conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        conn = self.conn
-        if conn.in_transaction:
-            yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+    def transaction(self) -> AbstractContextManager[None]:
+        """One write transaction (see host.sqlite.immediate)."""
+        return immediate(self.conn)
 
     def tick(self, count: int = 1) -> int:
         """Reserve `count` stamps; returns the first. Call inside a transaction."""

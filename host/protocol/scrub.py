@@ -51,6 +51,13 @@ def looks_secret(key: str) -> bool:
     return any(hint in folded for hint in SECRET_KEY_HINTS)
 
 
+def secret_keys(fields: Iterable[Field]) -> list[str]:
+    """The config keys that hold secrets: the connector's password fields, as it declares
+    them. With the connector's token these are every secret the host keeps; the server
+    scrubs by them, the client too, and the registry seals exactly these."""
+    return [f.key for f in fields if f.is_secret]
+
+
 def secret_values(config: Mapping[str, Any], secret_keys: Iterable[str] | None) -> list[str]:
     """The filled values of `config`'s secret keys; `None` keys means guess them by name."""
     keys = [k for k in config if looks_secret(str(k))] if secret_keys is None else secret_keys

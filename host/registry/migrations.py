@@ -183,3 +183,12 @@ def m_web_admins_and_sessions(db: Database) -> None:
         foreign_keys=[("admin", "admins", "name")],
     )
     db.table("admin_sessions").create_index(["admin"])
+
+
+@migrations()
+def m_connection_secret_fields(db: Database) -> None:
+    # The config keys a connection seals (its connector's password fields, JSON list), so a
+    # later config is sealed by the connection's own schema, not by what a caller passes.
+    # Older rows start from the keys they hold sealed.
+    db.table("connections").add_column("secret_fields", str)
+    db.execute("update connections set secret_fields = coalesce(secret_keys, '[]')")

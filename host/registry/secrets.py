@@ -7,10 +7,11 @@ database. A database copied without its key reveals no secret.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from host.files import write_atomically
 
 SECRET_KEY_ENV = "ERPSYNC_SECRET_KEY"
 KEY_FILE_NAME = "secret.key"
@@ -88,20 +89,10 @@ class SecretBox:
             return _read_key_file(path)
         self.key_dir.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
-        # Written whole to a private temporary file, then linked into place: os.link fails
-        # when another process won the race, and nobody ever reads a half-written key.
-        fd, temp = tempfile.mkstemp(dir=self.key_dir, prefix=".secret-key-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(temp, path)
-            except FileExistsError:
-                return _read_key_file(path)
-        finally:
-            os.unlink(temp)
+        # Written whole and linked into place only if absent: of two first uses racing,
+        # one key wins and the other reads it; nobody ever reads a half-written key.
+        if not write_atomically(path, key + b"\n", replace=False):
+            return _read_key_file(path)
         return key
 
     def encrypt(self, plain: str) -> str:

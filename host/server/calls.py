@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from host.connector import Connection, Connector, ConnectorError, Field, NotSupported, Response
 from host.protocol.errors import status_for
-from host.protocol.scrub import Scrubber, secret_values
+from host.protocol.scrub import Scrubber, secret_keys, secret_values
 from host.server.shapes import _response
 
 log = logging.getLogger("erpsync.server")
@@ -189,11 +189,9 @@ def _scrubber(operation: Callable[..., Any], args: tuple[Any, ...]) -> Scrubber:
     if not isinstance(connector, Connector):
         return Scrubber()
     try:  # a connector answering garbage here must still get an error envelope, not a 500
-        keys = [
-            f.key for f in connector.get_config_fields() if isinstance(f, Field) and f.is_secret
-        ]
+        keys = secret_keys(f for f in connector.get_config_fields() if isinstance(f, Field))
     except Exception:
-        keys = [f.key for f in connector.config_fields if isinstance(f, Field) and f.is_secret]
+        keys = secret_keys(f for f in connector.config_fields if isinstance(f, Field))
     found = []
     for arg in args:
         config = arg.config if isinstance(arg, Connection) else arg

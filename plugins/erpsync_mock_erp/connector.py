@@ -65,7 +65,17 @@ from host import (
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "mock-erp-secret"
+DEMO_SERVER = "erp.mock.local"
 COMPANIES = {1: "Mock Trading AS", 2: "Mock Services AS", 3: "Mock Holding AS"}
+DEMO_LOGIN: dict[str, Any] = {
+    "server": DEMO_SERVER,
+    "username": DEMO_USERNAME,
+    "password": DEMO_PASSWORD,
+    "company": 1,
+}
+"""The demo login this ERP accepts (any of COMPANIES): the one place it is written. The
+host reads it through the app's entry point for `erpsync demo`, the web demo and
+`erpsync apps check mock`; tests and benchmarks log in with it too."""
 
 DECIMAL_SEPARATORS = LISTS["decimal_separators"]
 
@@ -111,7 +121,7 @@ class MockErpConnector(Connector):
             FieldType.TEXT,
             access=Access.MANDATORY,
             description="Host name of the ERP server, or the path of its data file",
-            default="erp.mock.local",
+            default=DEMO_SERVER,
             max_length=500,
             rank=10,
         ),

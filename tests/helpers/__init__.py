@@ -3,12 +3,10 @@ a purpose-built loopback HTTP server, and CLI assertions."""
 
 from __future__ import annotations
 
-MOCK_USERNAME = "demo"
-MOCK_PASSWORD = "mock-erp-secret"
-MOCK_CONFIG = {
-    "server": "erp.mock.local",
-    "username": MOCK_USERNAME,
-    "password": MOCK_PASSWORD,
-    "company": 1,
-}
-"""A config the bundled mock ERP accepts (the documented demo login)."""
+from host.apps import mock_demo_login
+
+MOCK_CONFIG = mock_demo_login()
+"""A config the bundled mock ERP accepts: the demo login the app declares (DEMO_LOGIN)."""
+MOCK_USERNAME = str(MOCK_CONFIG["username"])
+MOCK_PASSWORD = str(MOCK_CONFIG["password"])
+MOCK_SERVER = str(MOCK_CONFIG["server"])

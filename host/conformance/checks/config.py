@@ -30,6 +30,7 @@ from host.connector import (
 )
 from host.protocol import PROTOCOL_VERSION, is_supported_version
 from host.protocol import operations as ops
+from host.protocol.scrub import secret_keys
 
 
 @check(
@@ -158,7 +159,7 @@ async def config_fields_secrets(ctx: Context) -> str | None:
             expected={f.key: "password" for f in exposed},
             got={f.key: f.type.value for f in exposed},
         )
-    secrets = [f.key for f in fields if f.type is FieldType.PASSWORD]
+    secrets = secret_keys(fields)
     return f"password fields: {', '.join(secrets) or 'none'}"
 
 
@@ -268,7 +269,7 @@ async def test_config_rejects_blank(ctx: Context) -> str | None:
 )
 async def test_config_rejects_wrong_password(ctx: Context) -> str | None:
     fields = await ctx.config_fields()
-    secrets = [f.key for f in fields if f.type is FieldType.PASSWORD and f.settable]
+    secrets = secret_keys(f for f in fields if f.settable)
     if not secrets:
         raise not_applicable("no password config field: no login to refuse")
     values = await ctx.config()

@@ -13,6 +13,7 @@ from host.conformance.context import Context, fresh_guid
 from host.conformance.model import Need, fail, not_applicable
 from host.connector import ALL_ZERO_GUID, FieldType
 from host.protocol import operations as ops
+from host.protocol.scrub import secret_keys
 
 
 class _Collect(logging.Handler):
@@ -33,7 +34,7 @@ class _Collect(logging.Handler):
 )
 async def secrets_canary(ctx: Context) -> str | None:
     fields = await ctx.config_fields()
-    keys = [f.key for f in fields if f.type is FieldType.PASSWORD and f.settable]
+    keys = secret_keys(f for f in fields if f.settable)
     if not keys:
         raise not_applicable("no password config field: no secret to leak")
     values = await ctx.config()

@@ -23,7 +23,12 @@ from helpers.web import (
     find_chromium,
     start_web_server,
 )
-from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserType, Playwright, expect, sync_playwright
+
+# A page waits for the real connector behind it; on a loaded two-core machine a test round trip
+# can exceed Playwright's 5 s default, which would fail a correct page. (Waiting longer never
+# lets a wrong page pass: every expectation still has to come true.)
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")

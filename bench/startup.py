@@ -1,4 +1,5 @@
-"""Start-up: `erpsync --help` and `erpsync apps list --json` against a bare entry-point listing.
+"""Start-up: `erpsync --help`, `apps list --json` and `connections list --json` against a bare
+entry-point listing.
 
 A temporary venv gets N tiny fake distributions (a .dist-info each, with console_scripts
 entry points, as pip leaves them) plus a .pth that adds the project venv's site-packages (and
@@ -127,16 +128,36 @@ def heavy(modules: list[str]) -> list[str]:
     return sorted({m for m in modules if m.split(".")[0] in HEAVY_MODULES})
 
 
+REGISTRY_SETUP = """
+from host.registry import Registry
+registry = Registry.open()
+registry.add_connector("mock-erp", "http://127.0.0.1:9/")
+for number in range(10):
+    registry.add_connection(
+        guid=f"bench-{number}", name=f"bench-{number}", connector="mock-erp",
+        config={"username": "demo"}, secret_keys=[],
+    )
+registry.close()
+"""
+
+
+def make_registry(python: Path, env: dict[str, str]) -> None:
+    """A registry of 10 connections in the benchmark's home, for `connections list`."""
+    run_child([str(python), "-c", REGISTRY_SETUP], env=env)
+
+
 def measure_size(directory: Path, fake_count: int, runs: int) -> dict[str, Any]:
     python = make_venv(directory / f"venv-{fake_count}", fake_count)
     erpsync = str(python.parent / "erpsync")
     home = directory / f"home-{fake_count}"
     home.mkdir()
     env = base_env(ERPSYNC_HOME=str(home))
+    make_registry(python, env)
     commands = {
         "bare": [str(python), str(BENCH_DIR / "baseline_entry_points.py")],
         "help": [str(python), erpsync, "--help"],
         "apps_list_json": [str(python), erpsync, "apps", "list", "--json"],
+        "connections_list_json": [str(python), erpsync, "connections", "list", "--json"],
     }
     bare_out = run_child(commands["bare"], env=env).stdout.decode()
     if "mock erpsync_mock_erp" not in bare_out:
@@ -158,6 +179,7 @@ def measure_size(directory: Path, fake_count: int, runs: int) -> dict[str, Any]:
         "seconds": {name: stats(values) for name, values in samples.items()},
         "help_ratio": ratio_stats(samples["help"], samples["bare"]),
         "apps_list_ratio": ratio_stats(samples["apps_list_json"], samples["bare"]),
+        "connections_list_ratio": ratio_stats(samples["connections_list_json"], samples["bare"]),
         "apps_list_max_rss_mib": stats([r / MIB for r in rss], digits=1),
         "modules_imported": {name: len(mods) for name, mods in imports.items()},
         "heavy_imports": {name: heavy(mods) for name, mods in imports.items() if name != "bare"},
@@ -193,9 +215,20 @@ def run(quick: bool = False) -> dict[str, Any]:
             unit="x",
         ),
         figure(
+            "startup.connections_list",
+            "`erpsync connections list --json` (10 connections) / bare entry-point listing "
+            "(wall time)",
+            "<= 1.3x",
+            full["connections_list_ratio"],
+            tenth["connections_list_ratio"],
+            full["connections_list_ratio"]["median"] <= 1.3
+            and tenth["connections_list_ratio"]["median"] <= 1.3,
+            unit="x",
+        ),
+        figure(
             "startup.heavy_imports",
             "heavy modules (FastAPI, uvicorn, httpx, sqlite-utils, cryptography, pydantic ...) "
-            "imported by `--help` and `apps list`",
+            "imported by `--help`, `apps list` and `connections list`",
             "none",
             {"median": sum(len(v) for v in full["heavy_imports"].values())},
             {"median": sum(len(v) for v in tenth["heavy_imports"].values())},

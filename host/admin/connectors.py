@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.admin.clients import connector_label, make_client
 from host.admin.errors import InvalidInput, admin_errors
+from host.admin.listing import connector_rows
 from host.admin.names import check_name
 from host.admin.urls import check_ca_bundle, check_stored_url, check_token, check_url
 
@@ -128,12 +129,7 @@ async def edit(
 def list_all(registry: Registry) -> list[dict[str, Any]]:
     """Every connector (token shown as ****) with how many connections use it."""
     with admin_errors():
-        counts: dict[str, int] = {}
-        for conn in registry.connections():
-            counts[conn.connector] = counts.get(conn.connector, 0) + 1
-        return [
-            {**c.to_dict(), "connections": counts.get(c.name, 0)} for c in registry.connectors()
-        ]
+        return connector_rows(registry.connectors(), registry.connections())
 
 
 async def show(registry: Registry, name: str, *, check: bool = False) -> dict[str, Any]:

@@ -176,9 +176,13 @@ def list_connections(visible_to: str | None, as_json: bool, db_path: str | None)
     Example:
         erpsync connections list --visible-to alice --json
     """
-    from host.admin import connections as admin
+    from host.admin.listing import list_connections as read_only
 
-    rows = admin.list_all(open_registry(db_path, create=False), visible_to)
+    rows = read_only(db_path, visible_to)
+    if rows is None:
+        from host.admin import connections as admin
+
+        rows = admin.list_all(open_registry(db_path, create=False), visible_to)
     if as_json:
         emit_json(rows)
         return

@@ -105,9 +105,13 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
     Example:
         erpsync connectors list --json
     """
-    from host.admin import connectors as admin
+    from host.admin.listing import list_connectors as read_only
 
-    rows = admin.list_all(open_registry(db_path, create=False))
+    rows = read_only(db_path)
+    if rows is None:
+        from host.admin import connectors as admin
+
+        rows = admin.list_all(open_registry(db_path, create=False))
     if as_json:
         emit_json(rows)
         return

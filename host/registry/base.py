@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Self
 
 from host.home import default_db_path, make_private_dir
+from host.registry import reader
 from host.registry.records import (
     ConnectorRecord,
-    NotFound,
     RegistryMissing,
     current_admin,
     now,
@@ -121,10 +121,7 @@ class RegistryBase:
         return rows[0] if rows else None
 
     def _require(self, table: str, name: str, what: str) -> None:
-        if not self.db.table(table).count_where("name = ?", [name]):
-            known = [r["name"] for r in self.db.table(table).rows_where(order_by="name")]
-            shown = ", ".join(known[:10]) or "none yet"
-            raise NotFound(f"no {what} named {name!r} (known: {shown})")
+        reader.require(self.db.conn, table, name, what)
 
     # --- GUID journal ------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from host.registry import reader
 from host.registry.directory import Directory
 from host.registry.records import (
     EVERYONE,
@@ -114,30 +115,8 @@ class Connections(Directory):
     ) -> ConnectionRecord:
         """A connection from its row; `access` is its access rows when already fetched."""
         if access is None:
-            access = [
-                {"kind": kind, "principal": principal}
-                for kind, principal in self.db.execute(
-                    "select kind, principal from connection_access where connection = ?",
-                    [row["guid"]],
-                )
-            ]
-        return ConnectionRecord(
-            guid=row["guid"],
-            name=row["name"],
-            connector=row["connector"],
-            scope=row["scope"],
-            description=row["description"] or "",
-            config=json.loads(row["config"]),
-            secret_keys=json.loads(row["secret_keys"] or "[]"),
-            active=bool(row["active"]),
-            last_test_state=row["last_test_state"],
-            last_test_message=row["last_test_message"],
-            last_tested_at=row["last_tested_at"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            users=sorted(a["principal"] for a in access if a["kind"] == "user"),
-            groups=sorted(a["principal"] for a in access if a["kind"] == "group"),
-        )
+            access = list(reader.access_of(self.db.conn, row["guid"]))
+        return reader.connection_record(row, access)
 
     def connection(self, name: str) -> ConnectionRecord:
         row = self._connection_row(name)
@@ -151,25 +130,7 @@ class Connections(Directory):
 
     def connections(self, visible_to: str | None = None) -> list[ConnectionRecord]:
         """All connections, or those a user may use: everyone-scoped, named, or via a group."""
-        # Two queries in all, not one per connection: 10,000 connections list in one go.
-        access: dict[str, list[Mapping[str, Any]]] = {}
-        for guid, kind, principal in self.db.execute(
-            "select connection, kind, principal from connection_access"
-        ).fetchall():
-            access.setdefault(guid, []).append({"kind": kind, "principal": principal})
-        records = [
-            self._record(r, access.get(r["guid"], []))
-            for r in self.db.table("connections").rows_where(order_by="name")
-        ]
-        if visible_to is None:
-            return records
-        self._require("users", visible_to, "user")
-        groups = set(self._groups_by_user().get(visible_to, []))
-        return [
-            r
-            for r in records
-            if r.scope == EVERYONE or visible_to in r.users or groups.intersection(r.groups)
-        ]
+        return reader.connection_records(self.db.conn, visible_to)
 
     def connection_config(self, guid: str, *, without_lost: bool = False) -> dict[str, Any] | None:
         """The full config, secrets decrypted: only ever sent to the connector itself.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from host.registry import reader
 from host.registry.base import RegistryBase
 from host.registry.records import (
     UNCHANGED,
@@ -22,14 +23,7 @@ class Directory(RegistryBase):
     # --- connectors --------------------------------------------------------------------
     @staticmethod
     def _connector_record(row: Mapping[str, Any]) -> ConnectorRecord:
-        return ConnectorRecord(
-            row["name"],
-            row["url"],
-            bool(row["token"]),
-            row["created_at"],
-            row["updated_at"],
-            row.get("ca_bundle"),
-        )
+        return reader.connector_record(row)
 
     def add_connector(
         self, name: str, url: str, token: str | None = None, ca_bundle: str | None = None
@@ -65,10 +59,7 @@ class Directory(RegistryBase):
         return self.secrets.decrypt(row["token"])
 
     def connectors(self) -> list[ConnectorRecord]:
-        return [
-            self._connector_record(r)
-            for r in self.db.table("connectors").rows_where(order_by="name")
-        ]
+        return reader.connector_records(self.db.conn)
 
     def connection_names_using(self, connector: str) -> list[str]:
         rows = self.db.table("connections").rows_where(
@@ -205,10 +196,7 @@ class Directory(RegistryBase):
             )
 
     def _groups_by_user(self) -> dict[str, list[str]]:
-        result: dict[str, list[str]] = {}
-        for m in self.db.table("memberships").rows_where(order_by="group_name"):
-            result.setdefault(m["user_name"], []).append(m["group_name"])
-        return result
+        return reader.groups_by_user(self.db.conn)
 
     def check_principals(self, users: Iterable[str], groups: Iterable[str]) -> None:
         for user in users:

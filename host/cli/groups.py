@@ -5,71 +5,26 @@ from __future__ import annotations
 import click
 
 from host.admin.names import check_name
-from host.cli.common import db_option, emit_json, json_option, open_registry, print_table
+from host.cli.common import db_option, open_registry
+from host.cli.people import people_group
 
-
-@click.group()
-def groups() -> None:
-    """Add, list and remove groups of users, and manage their members.
+groups = people_group(
+    "group",
+    doc="""Add, list and remove groups of users, and manage their members.
 
     \b
     Example:
         erpsync groups add sales
         erpsync groups add-member sales alice
         erpsync groups list
-    """
+    """,
+    example="sales",
+    list_doc="List groups with their members.",
+    related="members",
+    remove_doc="""Remove group NAME, with its memberships and connection access entries.
 
-
-@groups.command(name="add")
-@click.argument("name")
-@db_option
-def add_group(name: str, db_path: str | None) -> None:
-    """Add group NAME (at most 100 characters, no control characters).
-
-    \b
-    Example:
-        erpsync groups add sales
-    """
-    name = check_name(name, "group")
-    open_registry(db_path).add_group(name)
-    click.echo(f"Added group {name!r}")
-
-
-@groups.command(name="list")
-@json_option
-@db_option
-def list_groups(as_json: bool, db_path: str | None) -> None:
-    """List groups with their members.
-
-    \b
-    Example:
-        erpsync groups list --json
-    """
-    rows = [
-        {"name": g["name"], "created_at": g["created_at"], "members": list(g["members"])}
-        for g in open_registry(db_path, create=False).groups()
-    ]
-    if as_json:
-        emit_json(rows)
-        return
-    print_table(rows, ["name", "members", "created_at"])
-
-
-@groups.command(name="remove")
-@click.argument("name")
-@db_option
-def remove_group(name: str, db_path: str | None) -> None:
-    """Remove group NAME, with its memberships and connection access entries.
-
-    The users themselves stay.
-
-    \b
-    Example:
-        erpsync groups remove sales
-    """
-    name = check_name(name, "group")
-    open_registry(db_path, create=False).remove_group(name)
-    click.echo(f"Removed group {name!r}")
+    The users themselves stay.""",
+)
 
 
 @groups.command(name="add-member")

@@ -66,7 +66,7 @@ class WebContext:
         """*Test all* runs by id (host/web/connections.py)."""
         self._flashes: dict[str, Any] = {}
         self.forms: dict[tuple[str, str, str], tuple[float, Any]] = {}
-        """(connector, URL, CA bundle) -> (when, its admin-core Form), host/web/connections.py."""
+        """(connector, URL, CA bundle) -> (when, admin-core Form): web/connection_form.py."""
 
     def flash(self, request: Request, outcome: Any) -> None:
         """Keep what a dialog did for the next page this session shows (after its redirect)."""

@@ -81,44 +81,39 @@ def users_page(request: Request) -> Response:
     return _render(request)
 
 
-@router.post("/settings/users/add")
-def add_user(request: Request, name: str = Form("", max_length=1000)) -> Response:
+_DONE = {"add": "Added", "remove": "Removed"}
+
+
+def _change_named(request: Request, verb: str, kind: str, name: str) -> Response:
+    """Add or remove one user or group: the four forms differ only in these words, and the
+    registry method is named after them (`add_user`, `remove_group`, ...)."""
+
     def action(registry: Registry) -> str:
-        checked = checked_name(name, "user")
-        registry.add_user(checked)
-        return f"Added user {checked!r}."
+        checked = checked_name(name, kind)
+        getattr(registry, f"{verb}_{kind}")(checked)
+        return f"{_DONE[verb]} {kind} {checked!r}."
 
     return _change(request, action)
+
+
+@router.post("/settings/users/add")
+def add_user(request: Request, name: str = Form("", max_length=1000)) -> Response:
+    return _change_named(request, "add", "user", name)
 
 
 @router.post("/settings/users/remove")
 def remove_user(request: Request, name: str = Form("", max_length=1000)) -> Response:
-    def action(registry: Registry) -> str:
-        checked = checked_name(name, "user")
-        registry.remove_user(checked)
-        return f"Removed user {checked!r}."
-
-    return _change(request, action)
+    return _change_named(request, "remove", "user", name)
 
 
 @router.post("/settings/groups/add")
 def add_group(request: Request, name: str = Form("", max_length=1000)) -> Response:
-    def action(registry: Registry) -> str:
-        checked = checked_name(name, "group")
-        registry.add_group(checked)
-        return f"Added group {checked!r}."
-
-    return _change(request, action)
+    return _change_named(request, "add", "group", name)
 
 
 @router.post("/settings/groups/remove")
 def remove_group(request: Request, name: str = Form("", max_length=1000)) -> Response:
-    def action(registry: Registry) -> str:
-        checked = checked_name(name, "group")
-        registry.remove_group(checked)
-        return f"Removed group {checked!r}."
-
-    return _change(request, action)
+    return _change_named(request, "remove", "group", name)
 
 
 @router.post("/settings/groups/members/add")

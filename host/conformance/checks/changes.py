@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 
 from host.conformance.checks.registry import (
@@ -11,7 +12,7 @@ from host.conformance.checks.registry import (
     check,
     duplicates,
     per_type,
-    pick_field_keys,
+    per_type_field_keys,
     read_changes,
     stamp_key,
 )
@@ -23,6 +24,7 @@ from host.conformance.model import (
     fail,
     skip,
 )
+from host.connector import Actor
 
 
 @check(
@@ -130,25 +132,17 @@ async def changed_since_since(ctx: Context) -> str | None:
     needs=[Need.CONNECTION],
 )
 async def changed_since_field_keys(ctx: Context) -> str | None:
-    guid = await ctx.connection()
-
-    async def one(actor_type: str) -> str | None:
-        keys = pick_field_keys(await ctx.actor_fields(actor_type))
-        if not keys:
-            raise skip("no fields to ask for")
+    async def read(guid: str, actor_type: str, keys: list[str]) -> Sequence[Actor]:
         page = await ctx.client.changes_page(guid, actor_type, "", limit=5, field_keys=keys)
-        if not page.actors:
-            raise skip("no actors")
-        problems = actor_problems(page.actors, actor_type, keys)
-        if problems:
-            raise fail(
-                f"asked for {keys}: " + "; ".join(problems[:3]),
-                expected=f"fields {keys}",
-                got=problems[0],
-            )
-        return None
+        return page.actors
 
-    return await per_type(ctx, one)
+    return await per_type_field_keys(
+        ctx,
+        read,
+        empty="no actors",
+        expected=lambda actor_type, keys: f"fields {keys}",
+        done=lambda actors: None,
+    )
 
 
 @check(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from host.client import CallFailed
 from host.conformance.checks.registry import (
     actor_problems,
     check,
     duplicates,
     per_type,
+    per_type_field_keys,
     pick_field_keys,
 )
 from host.conformance.context import (
@@ -21,6 +24,7 @@ from host.conformance.model import (
 )
 from host.connector import (
     ACTOR_TYPES,
+    Actor,
     FieldType,
 )
 
@@ -111,25 +115,18 @@ async def searchable_fields_subset(ctx: Context) -> str | None:
     needs=[Need.CONNECTION],
 )
 async def search_field_keys(ctx: Context) -> str | None:
-    guid = await ctx.connection()
+    async def read(guid: str, actor_type: str, keys: list[str]) -> Sequence[Actor]:
+        return await ctx.client.search_actors(guid, actor_type, "", keys)
 
-    async def one(actor_type: str) -> str | None:
-        keys = pick_field_keys(await ctx.actor_fields(actor_type))
-        if not keys:
-            raise skip("no fields to ask for")
-        found = await ctx.client.search_actors(guid, actor_type, "", keys)
-        if not found:
-            raise skip("a blank search found no actors")
-        problems = actor_problems(found, actor_type, keys)
-        if problems:
-            raise fail(
-                f"asked for {keys}: " + "; ".join(problems[:3]),
-                expected=f"actor_type {actor_type!r}, erp_key, last_modified, fields {keys}",
-                got=problems[0],
-            )
-        return f"{len(found)} actors"
-
-    return await per_type(ctx, one)
+    return await per_type_field_keys(
+        ctx,
+        read,
+        empty="a blank search found no actors",
+        expected=lambda actor_type, keys: (
+            f"actor_type {actor_type!r}, erp_key, last_modified, fields {keys}"
+        ),
+        done=lambda actors: f"{len(actors)} actors",
+    )
 
 
 @check(

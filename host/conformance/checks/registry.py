@@ -202,3 +202,35 @@ async def changes(ctx: Context, actor_type: str, *, strict: bool) -> tuple[list[
 
 def is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
+
+
+async def per_type_field_keys(
+    ctx: Context,
+    read: Callable[[str, str, list[str]], Awaitable[Sequence[Actor]]],
+    *,
+    empty: str,
+    expected: Callable[[str, list[str]], str],
+    done: Callable[[Sequence[Actor]], str | None],
+) -> str:
+    """For every actor type, `read(guid, actor_type, keys)` with two field keys and fail on
+    actors of another type, without erp_key or last_modified, or with other fields: changed
+    since and search are held to the same rule."""
+    guid = await ctx.connection()
+
+    async def one(actor_type: str) -> str | None:
+        keys = pick_field_keys(await ctx.actor_fields(actor_type))
+        if not keys:
+            raise skip("no fields to ask for")
+        actors = await read(guid, actor_type, keys)
+        if not actors:
+            raise skip(empty)
+        problems = actor_problems(actors, actor_type, keys)
+        if problems:
+            raise fail(
+                f"asked for {keys}: " + "; ".join(problems[:3]),
+                expected=expected(actor_type, keys),
+                got=problems[0],
+            )
+        return done(actors)
+
+    return await per_type(ctx, one)

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.fernet import Fernet
 from helpers.apps import AppFactory
-from helpers.mock_server import MockServer, start_mock_server, stop_process
+from helpers.mock_server import MockServer, refusing_port, start_mock_server, stop_process
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +49,13 @@ def mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer
         yield server
     finally:
         stop_process(server.process)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections during the test (helpers.mock_server)."""
+    with refusing_port() as port:
+        yield port
 
 
 @pytest.fixture

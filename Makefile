@@ -21,11 +21,16 @@ demo: $(STAMP)  ## the whole admin flow against the bundled mock connector
 web: $(STAMP)  ## the web admin against the bundled mock with demo data (docs/web.md)
 	$(VENV)/bin/erpsync web --demo $(WEB_ARGS)
 
-test: $(STAMP)  ## the host's tests and the example app's tests
-	$(PY) -m pytest tests example_connector_app/tests
+# Both cores (pytest-xdist): one worker per core; --dist loadfile keeps a test module on one
+# worker, so its module-scoped servers (mock ERPs, the browser, the web admin) start once.
+# `make test XDIST=` runs serially, as plain `pytest` does.
+XDIST ?= -n 2 --dist loadfile
+
+test: $(STAMP)  ## the host's tests and the example app's tests, on both cores
+	$(PY) -m pytest $(XDIST) tests example_connector_app/tests
 
 test-fast: $(STAMP)  ## the same without the tests marked slow (venv builds, pip installs, long runs): under a minute
-	$(PY) -m pytest -m "not slow" tests example_connector_app/tests
+	$(PY) -m pytest $(XDIST) -m "not slow" tests example_connector_app/tests
 
 bench: $(STAMP)  ## the benchmark suite: one JSON document of figures (docs/performance.md)
 	@$(PY) bench/run.py $(BENCH_ARGS)

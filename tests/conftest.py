@@ -7,6 +7,7 @@ Helpers that are not fixtures live in tests/helpers/.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,28 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.fernet import Fernet
 from helpers.apps import AppFactory
-from helpers.mock_server import MockServer, start_mock_server, stop_process
+from helpers.mock_server import MockServer, refusing_port, start_mock_server, stop_process
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test has its own node id: xdist (`make test` runs `pytest -n 2 --dist loadfile`)
+    schedules by node id, and its file and group modes silently run one of several items that
+    share one. Schemathesis (4.x on pytest 9) gives all the operations of a schema-parametrized
+    test the function's node id: each gets its operation back (`...::test_x[GET /path]`, as its
+    name already says). Any other shared node id stops the run."""
+    for item in items:
+        base = item.nodeid.rpartition("::")[2]
+        if "[" not in base and item.name.startswith(base + "[") and item.name.endswith("]"):
+            params = item.name[len(base) + 1 : -1]
+            if hasattr(item, "_id"):  # pytest >= 9: a structured node id
+                item._id = item._id.with_params(params)
+            else:
+                item._nodeid = f"{item.nodeid}[{params}]"
+    seen = Counter(item.nodeid for item in items)
+    shared = sorted(nodeid for nodeid, count in seen.items() if count > 1)
+    if shared:
+        raise pytest.UsageError(f"tests share a node id (xdist would skip some): {shared}")
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +71,13 @@ def mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer
         yield server
     finally:
         stop_process(server.process)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections during the test (helpers.mock_server)."""
+    with refusing_port() as port:
+        yield port
 
 
 @pytest.fixture

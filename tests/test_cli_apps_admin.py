@@ -165,7 +165,33 @@ def offline_pip(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def sync_app_project(tmp_path: Path) -> Iterator[Path]:
+def own_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`apps install` pips into sys.executable's environment: here a throw-away venv that sees
+    this one's packages (pip, hatchling, the host) through a .pth, and whose site-packages this
+    process sees too. Installing into the shared .venv would show the app to every test running
+    meanwhile (pytest -n 2)."""
+    import sysconfig
+
+    fresh = tmp_path / "own-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True)
+    python = fresh / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    ours = sysconfig.get_paths()["purelib"]
+    (Path(site) / "zz_erpsync_parent_venv.pth").write_text(
+        f"import site; site.addsitedir({ours!r})\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(sys, "executable", str(python))
+    monkeypatch.syspath_prepend(site)
+    return Path(site)
+
+
+@pytest.fixture
+def sync_app_project(tmp_path: Path, own_environment: Path) -> Iterator[Path]:
     """A tiny sync app project (hatchling, entry point erpsync.apps); uninstalled afterwards."""
     project = tmp_path / "piptest-app"
     (project / MODULE).mkdir(parents=True)
@@ -194,23 +220,19 @@ def sync_app_project(tmp_path: Path) -> Iterator[Path]:
     )
     try:
         yield project
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "uninstall", "-y", "-q", DIST],
-            capture_output=True,
-            check=False,
-        )
+    finally:  # what pip installed goes with own_environment's venv
         sys.modules.pop(MODULE, None)
 
 
 @pytest.mark.slow
 def test_install_and_uninstall_a_real_package(
-    invoke: Invoke, home: Path, offline_pip: None, sync_app_project: Path
+    invoke: Invoke, home: Path, offline_pip: None, sync_app_project: Path, own_environment: Path
 ) -> None:
     assert "piptest" not in apps_by_name(invoke)
 
     result = ok(invoke("apps", "install", *OFFLINE, "--json", str(sync_app_project)))
     assert f"Successfully installed {DIST}-0.3.0" in result.stderr  # pip's own output
+    assert list(own_environment.glob("erpsync_piptest_app-0.3.0.dist-info")), "not in own venv"
     report = json.loads(result.stdout)
     assert report == {
         "added": [

@@ -12,7 +12,7 @@ import pytest
 from click.testing import Result
 from helpers import MOCK_PASSWORD
 from helpers.cli import assert_one_line_error
-from helpers.mock_server import MockServer, free_port
+from helpers.mock_server import MockServer
 
 Invoke = Callable[..., Result]
 
@@ -109,8 +109,8 @@ def test_connectors_add_refuses_a_url_that_is_not_a_connector_url(
     assert json.loads(cli("connectors", "list", "--json").stdout) == []
 
 
-def test_connectors_add_of_an_unreachable_url_exits_4(cli: Transcript) -> None:
-    url = f"http://127.0.0.1:{free_port()}/connectors/mock"
+def test_connectors_add_of_an_unreachable_url_exits_4(cli: Transcript, refused_port: int) -> None:
+    url = f"http://127.0.0.1:{refused_port}/connectors/mock"
     text = assert_one_line_error(cli("connectors", "add", "gone", url), 4)
     assert "cannot connect" in text
     assert json.loads(cli("connectors", "list", "--json").stdout) == []

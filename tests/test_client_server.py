@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 from helpers import MOCK_CONFIG, MOCK_PASSWORD
 from helpers.fake_http import Answer, fake_server
-from helpers.mock_server import MockServer, free_port
+from helpers.mock_server import MockServer
 
 from host.admin.clients import make_client
 from host.admin.errors import NotFound
@@ -214,8 +214,8 @@ def test_no_token_is_unauthorized(mock_server: MockServer) -> None:
         run(client_for(mock_server, token=None), lambda c: c.config_fields())
 
 
-def test_a_closed_port_is_unreachable() -> None:
-    url = f"http://127.0.0.1:{free_port()}/connectors/mock"
+def test_a_closed_port_is_unreachable(refused_port: int) -> None:
+    url = f"http://127.0.0.1:{refused_port}/connectors/mock"
     with pytest.raises(ConnectorUnreachable, match="cannot connect") as caught:
         run(ConnectorClient(url, timeout=5, backoff=0.01), lambda c: c.info())
     assert caught.value.kind == "transient"

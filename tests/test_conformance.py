@@ -21,7 +21,6 @@ from helpers.mock_server import (
     _first_line,
     _wait_until_serving,
     env_without_erpsync,
-    free_port,
     stop_process,
 )
 
@@ -360,8 +359,8 @@ def test_usage_errors_are_one_line(invoke: Invoke, tmp_path: Path) -> None:
     assert "is not KEY=VALUE" in error
 
 
-def test_an_unreachable_url_exits_4_with_one_line(invoke: Invoke) -> None:
-    url = f"http://127.0.0.1:{free_port()}/connectors/mock"
+def test_an_unreachable_url_exits_4_with_one_line(invoke: Invoke, refused_port: int) -> None:
+    url = f"http://127.0.0.1:{refused_port}/connectors/mock"
     error = assert_one_line_error(invoke("apps", "check", url), EXIT_UNREACHABLE)
     assert "cannot connect" in error
 

@@ -44,7 +44,7 @@ from helpers.faults import (
     serve_asgi,
     tls_server,
 )
-from helpers.mock_server import free_port
+from helpers.mock_server import refusing_port
 
 import host.client
 from host.client import (
@@ -180,7 +180,8 @@ class FaultFactory:
 
     def __call__(self, name: str) -> Prepared:
         if name == "refused":
-            return Prepared(f"http://127.0.0.1:{free_port()}/c/erp", lambda: None, {})
+            port = self.stack.enter_context(refusing_port())
+            return Prepared(f"http://127.0.0.1:{port}/c/erp", lambda: None, {})
         if name == "unresolvable":
             return Prepared("http://erp-reliability.invalid:8765/c/erp", lambda: None, {})
         if name == "connect-timeout":

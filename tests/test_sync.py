@@ -454,13 +454,18 @@ def test_new_crm_records_are_created_in_the_erp_with_defaults(env: SyncEnv) -> N
     assert crm_matches_erp(env, guid, "customer") == []
 
 
-def test_repeated_failures_stop_the_connection_with_a_reason(env: SyncEnv) -> None:
-    from helpers.mock_server import free_port
-
+def test_repeated_failures_stop_the_connection_with_a_reason(
+    env: SyncEnv, refused_port: int
+) -> None:
     env.add_connection("acme", enable=("customer",))
     env.run("connections", "activate", "acme")
     env.run(
-        "connectors", "edit", "mock-erp", "--url", f"http://127.0.0.1:{free_port()}/c", "--no-check"
+        "connectors",
+        "edit",
+        "mock-erp",
+        "--url",
+        f"http://127.0.0.1:{refused_port}/c",
+        "--no-check",
     )
     for attempt in range(1, 6):
         err = assert_one_line_error(env.run("sync", "run", "--connection", "acme", expect=3), 3)

@@ -112,26 +112,33 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail("redis-server is not installed (apt-get install -y redis-server)")
         pytest.skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
     import redis
 
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            client.ping()
+    for _attempt in range(3):
+        # free_port() closes the port again: a parallel test's server may take it before
+        # redis-server binds it; then redis-server exits and another port is tried.
+        port = free_port()
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+             "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(host="127.0.0.1", port=port)
+        deadline = time.monotonic() + 20
+        while process.poll() is None:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    process.kill()
+                    raise
+                time.sleep(0.05)
+        if process.poll() is None:
             break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
+    else:
+        raise RuntimeError(f"redis-server did not start (exit {process.returncode})")
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:

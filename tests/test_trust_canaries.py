@@ -3,7 +3,10 @@
 Distinct canaries are planted: a long password, the password an edit sets, a 1-character
 password, a password that is a substring of the server name (issue item 5: ".local" in
 "erp.mock.local"), the `erpsync serve` token and the token of a connector that is not ours.
-The real `erpsync` CLI runs as subprocesses through the whole admin flow against
+The real `erpsync` CLI runs through the whole admin flow (in-process through click's CliRunner
+for the repetitive per-connection steps; as real subprocesses where the process matters: the
+first command on a fresh home, the connector that never answers, a password piped on stdin,
+the lost key file) against
 
 - a real `erpsync serve --log-level debug` subprocess serving a misbehaving app installed
   through a real entry point (`blabber`: repeats the password in every explanation and list
@@ -15,16 +18,18 @@ The real `erpsync` CLI runs as subprocesses through the whole admin flow against
 
 and afterwards every stdout and stderr, every JSON document, every audit row, every file of the
 home (registry.db, -wal and -shm copied while the test holds the database open, so they still
-exist; crm.db and the rest) and the connector host's log are searched for each canary, raw and
-as JSON escapes, base64 and URL encoding would write it: 0 hits. A failure names where.
+exist; crm.db and the rest), the connector host's log and the command lines and environments of
+the connector host's processes (what `ps` shows) are searched for each canary, raw and as JSON
+escapes, base64 and URL encoding would write it: 0 hits. A failure names where.
 
 The canaries are chosen so that a hit means a leak: the 1-character password is a 4-byte
 symbol (U+1D11E) that no output uses and that random bytes in the -wal (salts, checksums)
 cannot spell by chance, as a 2-byte one such as "§" could; the substring password ".l¤cal"
 is searched with the server name "erp.mock.l¤cal" (which may be shown) taken out first, and
 "erp.mock****" — the hint the issue reported — counts as a hit. The search is not vacuous:
-`test_the_search_finds_the_canaries_when_the_client_does_not_scrub` runs the same harness with
-the admin side's scrubbing switched off and asserts that it finds each canary.
+`test_the_search_finds_the_canaries_when_the_client_does_not_scrub` runs the same harness, both
+its in-process and its subprocess runs, with the admin side's scrubbing switched off and asserts
+that it finds each canary.
 """
 
 from __future__ import annotations
@@ -33,10 +38,12 @@ import base64
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import traceback
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,11 +51,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from helpers.apps import AppFactory
 from helpers.faults import raw_server
 from helpers.hostile_connector import HostileConnector, hostile_connector
 from helpers.mock_server import env_without_erpsync, stop_process
 
+from host.protocol import scrub
 from host.protocol.scrub import MASK, WITHHELD
 
 LONG = "Cnry-Pw/7f3a+9c1e@5b"
@@ -186,20 +195,50 @@ def hits(where: str, data: str | bytes) -> list[str]:
 
 
 @dataclass
+class Ran:
+    """What one `erpsync` run left: its exit code and its two output streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
 class Flow:
-    """Runs `erpsync` subprocesses and keeps every place a secret could land in."""
+    """Runs `erpsync` and keeps every place a secret could land in.
+
+    A step runs in-process through click's CliRunner (the same command objects, a fresh
+    invocation, the environment below), or with `process=True` as a real subprocess.
+    """
 
     env: dict[str, str]
     inputs: Path
     erpsync: list[str] = field(default_factory=lambda: list(ERPSYNC))
     places: list[tuple[str, str | bytes]] = field(default_factory=list)
     steps: int = 0
+    processes: int = 0
 
     def __call__(
-        self, *args: str, expect: int | tuple[int, ...] = 0, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
+        self,
+        *args: str,
+        expect: int | tuple[int, ...] = 0,
+        stdin: str | None = None,
+        process: bool = False,
+    ) -> Ran:
         self.steps += 1
-        label = f"#{self.steps} erpsync {' '.join(args)}"
+        label = f"#{self.steps} erpsync {' '.join(args)}" + (" (a subprocess)" if process else "")
+        done = self._subprocess(args, stdin) if process else self._in_process(label, args, stdin)
+        self.places += [(f"stdout of {label}", done.stdout), (f"stderr of {label}", done.stderr)]
+        codes = expect if isinstance(expect, tuple) else (expect,)
+        assert done.returncode in codes, (label, done.returncode, done.stdout, done.stderr)
+        assert "Traceback" not in done.stdout + done.stderr, (label, done.stderr)
+        if "--json" in args and done.stdout.strip():
+            document = json.loads(done.stdout)  # one JSON document, whatever the outcome
+            self.places.append((f"JSON of {label}", json.dumps(document, ensure_ascii=False)))
+        return done
+
+    def _subprocess(self, args: tuple[str, ...], stdin: str | None) -> Ran:
+        self.processes += 1
         done = subprocess.run(
             [*self.erpsync, *args],
             env=self.env,
@@ -210,14 +249,23 @@ class Flow:
             timeout=120,
             cwd=self.inputs,
         )
-        self.places += [(f"stdout of {label}", done.stdout), (f"stderr of {label}", done.stderr)]
-        codes = expect if isinstance(expect, tuple) else (expect,)
-        assert done.returncode in codes, (label, done.returncode, done.stdout, done.stderr)
-        assert "Traceback" not in done.stdout + done.stderr, (label, done.stderr)
-        if "--json" in args and done.stdout.strip():
-            document = json.loads(done.stdout)  # one JSON document, whatever the outcome
-            self.places.append((f"JSON of {label}", json.dumps(document, ensure_ascii=False)))
-        return done
+        return Ran(done.returncode, done.stdout, done.stderr)
+
+    def _in_process(self, label: str, args: tuple[str, ...], stdin: str | None) -> Ran:
+        from host.cli import cli
+
+        # The erpsync settings of this flow, and no other (an ERPSYNC_* of the test process
+        # is unset for the run, as env_without_erpsync leaves it out of the subprocesses).
+        env: dict[str, str | None] = {k: v for k, v in self.env.items() if k.startswith("ERPSYNC_")}
+        env.update({k: None for k in os.environ if k.startswith("ERPSYNC_") and k not in env})
+        result = CliRunner().invoke(
+            cli, list(args), input=stdin if stdin is not None else "", env=env, prog_name="erpsync"
+        )
+        # A subprocess would have printed a crash's traceback: here it must not have crashed.
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            trace = "".join(traceback.format_exception(result.exception))
+            raise AssertionError(f"{label} crashed:\n{trace}")
+        return Ran(result.exit_code, result.stdout, result.stderr)
 
     def file(self, name: str, content: str) -> str:
         """An input file (config, password, token) 0600 outside the searched home."""
@@ -294,6 +342,36 @@ def start_serve(flow: Flow, token_file: str) -> Serve:
     return Serve(process, urls, [out, err])
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it, from the parent ids in /proc/*/stat."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += [child for child, parent in parents.items() if parent == current]
+    return found
+
+
+def process_tree_places(pid: int) -> list[tuple[str, str | bytes]]:
+    """What `ps` shows of a process and its descendants: command lines and environments."""
+    places: list[tuple[str, str | bytes]] = []
+    for current in descendants(pid):
+        for name in ("cmdline", "environ"):
+            try:
+                data = Path(f"/proc/{current}/{name}").read_bytes()
+            except OSError:  # ended meanwhile
+                continue
+            places.append((f"the {name} of process {current}", data))
+    return places
+
+
 # --- the test -----------------------------------------------------------------------------------
 
 
@@ -311,7 +389,15 @@ def test_no_canary_secret_is_found_anywhere_after_the_whole_admin_flow(
     try:
         # Connectors: tokens from files; a token with a space and a URL with a newline are
         # refused (items 3, 6); a connector that never answers ends within --timeout (16).
-        flow("connectors", "add", "blab", serve.urls["blabber"], "--token-file", serve_token_file)
+        flow(
+            "connectors",
+            "add",
+            "blab",
+            serve.urls["blabber"],
+            "--token-file",
+            serve_token_file,
+            process=True,  # a fresh process creates the home, the key and the registry
+        )
         held = sqlite3.connect(home / "registry.db")  # keeps -wal and -shm while CLIs close
         held.execute("select count(*) from sqlite_master").fetchall()
         flow("connectors", "add", "mock", serve.urls["mock"], "--token-file", serve_token_file)
@@ -341,6 +427,7 @@ def test_no_canary_secret_is_found_anywhere_after_the_whole_admin_flow(
                 "--timeout",
                 "1",
                 expect=4,
+                process=True,
             )
             flow("connectors", "add", "silent", url, "--no-check", "--token-file", serve_token_file)
             long_file = flow.config_file(
@@ -358,6 +445,7 @@ def test_no_canary_secret_is_found_anywhere_after_the_whole_admin_flow(
                 "--timeout",
                 "1",
                 expect=4,
+                process=True,
             )
             flow("connectors", "remove", "silent")
 
@@ -396,7 +484,10 @@ def test_no_canary_secret_is_found_anywhere_after_the_whole_admin_flow(
                 at = flow.file("one.txt", password + "\n")
                 flow(*add, "--config-file", base, "--config", f"password=@{at}")
             else:
-                flow(*add, "--config-file", base, "--config", "password=-", stdin=password)
+                flow(
+                    *add, "--config-file", base, "--config", "password=-", stdin=password,
+                    process=True,  # a real pipe
+                )  # fmt: skip
             flow("connections", "test", name)
             flow("connections", "test", name, "--json")
             flow("connections", "show", name)
@@ -499,8 +590,8 @@ def test_no_canary_secret_is_found_anywhere_after_the_whole_admin_flow(
         flow("doctor", "--json", expect=(0, 1))
         key_file, away = home / "secret.key", tmp_path / "secret.key.away"
         shutil.move(key_file, away)
-        flow("connections", "test", "blab-long", expect=1)
-        flow("doctor", "--json", expect=1)
+        flow("connections", "test", "blab-long", expect=1, process=True)
+        flow("doctor", "--json", expect=1, process=True)
         shutil.move(away, key_file)
         flow("audit")
         flow("audit", "--json", "--limit", "1000")
@@ -523,6 +614,7 @@ def test_no_canary_secret_is_found_anywhere_after_the_whole_admin_flow(
         rows = held.execute("select * from audit").fetchall()
         assert len(rows) > 20, rows
         flow.places += [(f"audit row {row!r:.80}", repr(row)) for row in rows]
+        flow.places += process_tree_places(serve.process.pid)
     finally:
         if held is not None:
             held.close()
@@ -536,6 +628,7 @@ def test_no_canary_secret_is_found_anywhere_after_the_whole_admin_flow(
 
     found = flow.found()
     assert not found, "canary found:\n" + "\n".join(found)
+    assert flow.steps > 100 and 0 < flow.processes < 10, (flow.steps, flow.processes)
 
     # The connectors did repeat the secrets: the outputs show them masked or withheld.
     shown = "".join(data for _where, data in flow.places if isinstance(data, str))
@@ -545,32 +638,36 @@ def test_no_canary_secret_is_found_anywhere_after_the_whole_admin_flow(
 
 @pytest.mark.slow
 def test_the_search_finds_the_canaries_when_the_client_does_not_scrub(
-    tmp_path: Path, make_app: AppFactory, evil: HostileConnector
+    tmp_path: Path, make_app: AppFactory, evil: HostileConnector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The harness above can fail: with the admin side's Scrubber switched off, the hostile
-    connector's failed tests put each canary where the search looks, a passing one stores the
-    password in the registry file as the last test message, and the search finds them."""
+    """The harness above can fail: with the admin side's Scrubber switched off (in this process
+    for the in-process runs, in theirs for the subprocesses), the hostile connector's failed
+    tests put each canary where the search looks, run either way; a passing one stores the
+    password in the registry file as the last test message; the search finds them."""
     flow = make_flow(tmp_path, make_app)
     flow.erpsync = list(UNSCRUBBED)
+    monkeypatch.setattr(scrub.Scrubber, "_clean", lambda self, text, replacement: text)
     evil_token_file = flow.file("evil.token", EVIL_TOKEN)
-    flow("connectors", "add", "evil", evil.url, "--token-file", evil_token_file)
+    flow("connectors", "add", "evil", evil.url, "--token-file", evil_token_file, process=True)
     evil.test_config_mode = "error"
     for key, password in PASSWORDS.items():
         config = flow.config_file(
             f"evil-{key}.json", server=SERVER, username="bob", password=password
         )
-        flow(
-            "connections",
-            "add",
-            f"evil-{key}",
-            "--connector",
-            "evil",
-            "--config-file",
-            config,
-            "--no-input",
-            "--json",
-            expect=3,
-        )
+        for process in (False, True):
+            flow(
+                "connections",
+                "add",
+                f"evil-{key}",
+                "--connector",
+                "evil",
+                "--config-file",
+                config,
+                "--no-input",
+                "--json",
+                expect=3,
+                process=process,
+            )
     evil.test_config_mode = "ok"
     config = flow.config_file("pass.json", server=SERVER, username="bob", password=LONG)
     add = ["connections", "add", "evil-ok", "--connector", "evil", "--config-file", config]
@@ -584,9 +681,13 @@ def test_the_search_finds_the_canaries_when_the_client_does_not_scrub(
         "substring-of-the-server password",
         "connector token",
     ):
-        assert any(
-            hit.startswith(f"{name} (raw) in ") and "connections add" in hit for hit in found
-        ), (name, found)
+        for by_subprocess in (False, True):
+            assert any(
+                hit.startswith(f"{name} (raw) in ")
+                and "connections add" in hit
+                and ("(a subprocess)" in hit) == by_subprocess
+                for hit in found
+            ), (name, by_subprocess, found)
     # ... and the hint the issue reported is found as such.
     assert hits("a message", f"Login to {SERVER.replace(SUB, MASK)} failed") == [
         "substring-of-the-server password (the hint 'erp.mock****') in a message"
@@ -602,3 +703,34 @@ def test_the_search_finds_the_canaries_when_the_client_does_not_scrub(
         "base64" in hit
         for hit in hits("a header", base64.b64encode(b"user:" + SERVE_TOKEN.encode()).decode())
     )
+
+
+def test_what_ps_shows_of_a_process_and_its_children_is_searched(tmp_path: Path) -> None:
+    """The connector host's processes are searched as `ps e` would show them: a canary that only
+    a child process holds, in its environment, is found."""
+    script = (
+        "import subprocess, sys\n"
+        "subprocess.run(['sleep', '60'], env={'CANARY': sys.stdin.readline().strip()})\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert parent.stdin is not None
+        parent.stdin.write(EVIL_TOKEN + "\n")
+        parent.stdin.close()
+        deadline = time.monotonic() + 60
+        while True:
+            found = [
+                h for where, data in process_tree_places(parent.pid) for h in hits(where, data)
+            ]
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert len(found) == 1 and found[0].startswith("connector token (raw) in the environ of"), (
+            found
+        )
+        assert f"process {parent.pid}" not in found[0]  # the child's, not the parent's
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)

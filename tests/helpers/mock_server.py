@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -130,7 +132,23 @@ def stop_process(process: subprocess.Popen[str]) -> None:
 
 
 def free_port() -> int:
-    """A loopback port nobody listens on (bound, then closed)."""
+    """A loopback port nobody listens on (bound, then closed), for a server to bind next.
+
+    For a port that must refuse connections, use refusing_port(): a closed one may be taken
+    meanwhile by a server of a test running in parallel (pytest -n 2).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses every connection for as long as the block runs.
+
+    Bound but never listening: Linux answers a connect with RST (connection refused), and no
+    other process can bind the port meanwhile.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])

@@ -29,7 +29,7 @@ XDIST ?= -n 2 --dist loadfile
 test: $(STAMP)  ## the host's tests and the example app's tests, on both cores
 	$(PY) -m pytest $(XDIST) tests example_connector_app/tests
 
-test-fast: $(STAMP)  ## the same without the tests marked slow (venv builds, pip installs, long runs): under a minute
+test-fast: $(STAMP)  ## the same without the tests marked slow (venv builds, pip installs, long runs): about a minute
 	$(PY) -m pytest $(XDIST) -m "not slow" tests example_connector_app/tests
 
 bench: $(STAMP)  ## the benchmark suite: one JSON document of figures (docs/performance.md)

@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from host.registry import Registry
     from host.sync.settings import TypeSettings
 
-SETTINGS_FILE_LIMIT = 16 * 1024 * 1024
-"""An exported sync settings file is far smaller; a larger one is not one."""
-
 DIRECTION_CHOICES = ("erp_to_crm", "crm_to_erp", "both", "none")
 
 
@@ -348,24 +345,13 @@ async def _list_rows(
     pairs: tuple[str, ...] = (),
     only: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The list mapping rows of CONNECTION (only ACTOR_TYPE `only`'s lists when given),
-    after proposing (`auto`) and applying `pairs`; changed lists are saved."""
-    from host.admin.clients import client_for_connector
+    """The list mapping rows of CONNECTION (host.sync.lists.list_rows), after proposing
+    (`auto`) and applying the `--map` pairs; all or nothing."""
     from host.cli.crm import open_crm_for
-    from host.sync.settings import list_items, list_pairs, propose_list_mapping, save_list_mapping
+    from host.crm import CrmError
+    from host.sync import SyncError
+    from host.sync.settings import list_rows
 
-    record = registry.connection(connection)
-    crm = open_crm_for(db_path, create=False)
-    pairs_needed = sync_call(list_pairs, registry, record.guid)
-    if only is not None:
-        pairs_needed = {
-            k: v for k, v in pairs_needed.items() if any(u.startswith(f"{only}.") for u in v)
-        }
-    erp_lists: dict[str, dict[str, str]] = {}
-    if pairs_needed:
-        async with client_for_connector(registry, registry.connector(record.connector)) as client:
-            for erp_list, _ in pairs_needed:
-                erp_lists[erp_list] = await client.get_list(record.guid, erp_list)
     wanted: dict[str, dict[str, str]] = {}
     for pair in pairs:
         target, sep, crm_item = pair.partition("=")
@@ -373,46 +359,14 @@ async def _list_rows(
         if not sep or not colon or not erp_list or not erp_item:
             raise CliError(f"--map {pair!r} is not ERP_LIST:ERP_ITEM=CRM_ITEM")
         wanted.setdefault(erp_list, {})[erp_item] = crm_item
-    rows = []
-    current = list_items(registry, record.guid)
-    for (erp_list, crm_list), used_by in pairs_needed.items():
-        erp_items = erp_lists.get(erp_list, {})
-        crm_items = crm.list_items(crm_list)
-        before = {k: v[1] for k, v in current.get(erp_list, {}).items()}
-        mapping = dict(before)
-        if auto:
-            mapping, _ = propose_list_mapping(erp_items, crm_items, mapping)
-        for erp_item, crm_item in wanted.pop(erp_list, {}).items():
-            if erp_item not in erp_items:
-                raise CliError(f"ERP list {erp_list} has no item {erp_item!r}")
-            if crm_item == "":
-                mapping.pop(erp_item, None)
-            elif crm_item not in crm_items:
-                raise CliError(
-                    f"CRM list {crm_list} has no item {crm_item!r} (items: {', '.join(crm_items)})"
-                )
-            else:
-                mapping[erp_item] = crm_item
-        if mapping != before:  # saved (and audited) only when it changed
-            sync_call(save_list_mapping, registry, record.guid, erp_list, crm_list, mapping)
-        for erp_item, text in erp_items.items():
-            mapped_to = mapping.get(erp_item)
-            rows.append(
-                {
-                    "erp_list": erp_list,
-                    "erp_item": erp_item,
-                    "erp_text": text,
-                    "crm_list": crm_list,
-                    "crm_item": mapped_to,
-                    "crm_text": crm_items.get(mapped_to or ""),
-                    "used_by": used_by,
-                }
-            )
-    if wanted:
-        raise CliError(
-            f"no mapped list field uses ERP list {next(iter(wanted))!r} "
-            f"(lists in use: {', '.join(e for e, _ in pairs_needed) or 'none'})"
+    registry.connection(connection)
+    crm = open_crm_for(db_path, create=False)
+    try:
+        rows: list[dict[str, Any]] = await list_rows(
+            registry, crm, connection, auto=auto, wanted=wanted, only=only
         )
+    except (SyncError, CrmError) as exc:
+        raise CliError(str(exc)) from exc
     return rows
 
 
@@ -455,16 +409,13 @@ def import_file(connection: str, file: str, db_path: str | None) -> None:
         erpsync mapping import acme-copy acme-sync.json
     """
     from host.files import FileReadError, read_bounded
-    from host.sync.settings import import_settings
+    from host.sync.settings import SETTINGS_FILE_LIMIT, import_settings, parse_settings_file
 
     try:
         raw = read_bounded(file, what=f"sync settings file {file!r}", limit=SETTINGS_FILE_LIMIT)
     except FileReadError as exc:
         raise CliError(str(exc)) from None
-    try:
-        document = json.loads(raw)
-    except ValueError as exc:
-        raise CliError(f"{file}: not a JSON file ({exc})") from None
+    document = sync_call(parse_settings_file, raw, file)
     registry = open_registry(db_path, create=False)
     sync_call(import_settings, registry, connection, document)
     click.echo(f"Sync settings of {connection!r} replaced from {file}")

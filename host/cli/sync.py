@@ -120,28 +120,9 @@ def status(as_json: bool, db_path: str | None) -> None:
     """
     from host.cli.crm import open_crm_for
     from host.sync import state
-    from host.sync.settings import schedule
 
     registry = open_registry(db_path, create=False)
-    crm = open_crm_for(db_path, create=False)
-    rows = []
-    for position, row in enumerate(schedule(registry), start=1):
-        st = state.status(crm, row["guid"])
-        last = state.runs(crm, row["guid"], 1)
-        rows.append(
-            {
-                "priority": position,
-                "connection": row["name"],
-                "active": row["active"],
-                "status": st["status"],
-                "reason": st["reason"],
-                "failures": st["failures"],
-                "interval_seconds": row["interval_seconds"],
-                "last_run_at": st["last_run_at"],
-                "next_due_at": st["next_due_at"],
-                "last_run": last[0] if last else None,
-            }
-        )
+    rows = state.overview(registry, open_crm_for(db_path, create=False))
     if as_json:
         emit_json(rows)
         return

@@ -22,6 +22,7 @@ from host.sync.fieldmap import (
     best_direction,
     convert_reason,
     one_type,
+    proposal,
 )
 
 if TYPE_CHECKING:
@@ -223,3 +224,30 @@ def set_default(
             ],
         )
     return new
+
+
+def apply_proposal(registry: Registry, guid: str, actor_type: str) -> dict[str, tuple[str, str]]:
+    """Map every field the automatic mapping proposes (host.sync.fieldmap.proposal), in one
+    change; returns what was mapped."""
+    settings = one_type(registry, guid, actor_type)
+    proposed = proposal(settings)
+    with registry.transaction("sync.propose", f"{guid}/{actor_type}"):
+        for erp_field, (crm_field, direction) in proposed.items():
+            registry.db.execute(
+                "UPDATE sync_fields SET crm_field = ?, direction = ? WHERE connection = ? AND "
+                "actor_type = ? AND erp_field = ?",
+                [crm_field, direction, guid, actor_type, erp_field],
+            )
+    return proposed
+
+
+def move_field(registry: Registry, guid: str, actor_type: str, erp_field: str, offset: int) -> None:
+    """Move one ERP field up (offset -1) or down (+1) in the ERP tab order."""
+    settings = one_type(registry, guid, actor_type)
+    order = [f.erp_field for f in settings.fields]
+    if erp_field not in order:
+        raise SyncError(f"{actor_type} has no ERP field {erp_field!r}")
+    at = order.index(erp_field)
+    to = max(0, min(len(order) - 1, at + offset))
+    order.insert(to, order.pop(at))
+    set_order(registry, guid, actor_type, order)

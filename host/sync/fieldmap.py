@@ -133,6 +133,30 @@ def best_direction(erp: Field, crm: CrmField) -> str:
     return NONE
 
 
+def proposal(settings: TypeSettings) -> dict[str, tuple[str, str]]:
+    """The automatic mapping's proposal for one actor type: ERP field -> (CRM field,
+    direction), for fields mapped without a direction yet and for unmapped fields whose key
+    names a free CRM field. Only mappings whose types convert are proposed."""
+    crm_fields = fields_of(settings.entity)
+    by_name = {name.casefold(): f for name, f in crm_fields.items()}
+    taken = {f.crm_field for f in settings.fields if f.crm_field}
+    proposed: dict[str, tuple[str, str]] = {}
+    for fm in settings.fields:
+        erp = settings.erp_fields.get(fm.erp_field)
+        if erp is None or fm.direction:
+            continue
+        crm = crm_fields.get(fm.crm_field or "")
+        if crm is None:
+            crm = by_name.get(fm.erp_field.casefold())
+            if crm is None or crm.name in taken:
+                continue
+        direction = best_direction(erp, crm)
+        if direction:
+            proposed[fm.erp_field] = (crm.name, direction)
+            taken.add(crm.name)
+    return proposed
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from host.connector import FieldType
 from host.crm.schema import LIST, fields_of
@@ -11,6 +11,7 @@ from host.sync import SyncError
 from host.sync.fieldmap import type_settings
 
 if TYPE_CHECKING:
+    from host.crm import CrmStore
     from host.registry import Registry
 
 
@@ -77,3 +78,89 @@ def save_list_mapping(
                 "INSERT INTO sync_list_items VALUES (?, ?, ?, ?, ?)",
                 [guid, erp_list, erp_item, crm_list, crm_item],
             )
+
+
+async def list_rows(
+    registry: Registry,
+    crm: CrmStore,
+    connection: str,
+    *,
+    auto: bool = False,
+    wanted: Mapping[str, Mapping[str, str]] | None = None,
+    only: str | None = None,
+) -> list[dict[str, Any]]:
+    """The list mapping rows of `connection` (only actor type `only`'s lists when given),
+    after proposing by key or name (`auto`) and applying `wanted` (ERP list -> ERP item ->
+    CRM item, "" unmaps). Every change is checked before any list is saved: a refused item
+    leaves every list as it was. One row per ERP item; `crm_item` None means unmapped.
+
+    The ERP lists are asked of the connector (the ones mapped list fields use); the CLI's
+    `mapping lists` and the web's list mapping both call this.
+    """
+    from host.admin.clients import client_for_connector
+
+    record = registry.connection(connection)
+    pairs_needed = list_pairs(registry, record.guid)
+    if only is not None:
+        pairs_needed = {
+            k: v for k, v in pairs_needed.items() if any(u.startswith(f"{only}.") for u in v)
+        }
+    wanted = {k: dict(v) for k, v in (wanted or {}).items()}
+    unknown = [erp_list for erp_list in wanted if erp_list not in {e for e, _ in pairs_needed}]
+    if unknown:
+        raise SyncError(
+            f"no mapped list field uses ERP list {unknown[0]!r} "
+            f"(lists in use: {', '.join(e for e, _ in pairs_needed) or 'none'})"
+        )
+    erp_lists: dict[str, dict[str, str]] = {}
+    if pairs_needed:
+        async with client_for_connector(registry, registry.connector(record.connector)) as client:
+            for erp_list, _ in pairs_needed:
+                erp_lists[erp_list] = await client.get_list(record.guid, erp_list)
+    current = list_items(registry, record.guid)
+    changed: list[tuple[str, str, dict[str, str]]] = []
+    rows: list[dict[str, Any]] = []
+    for (erp_list, crm_list), used_by in pairs_needed.items():
+        erp_items = erp_lists.get(erp_list, {})
+        crm_items = crm.list_items(crm_list)
+        before = {k: v[1] for k, v in current.get(erp_list, {}).items()}
+        mapping = dict(before)
+        if auto:
+            mapping, _ = propose_list_mapping(erp_items, crm_items, mapping)
+        for erp_item, crm_item in wanted.get(erp_list, {}).items():
+            if erp_item not in erp_items:
+                raise SyncError(f"ERP list {erp_list} has no item {erp_item!r}")
+            if crm_item == "":
+                mapping.pop(erp_item, None)
+            elif crm_item not in crm_items:
+                raise SyncError(
+                    f"CRM list {crm_list} has no item {crm_item!r} (items: {', '.join(crm_items)})"
+                )
+            else:
+                mapping[erp_item] = crm_item
+        values = list(mapping.values())
+        if len(set(values)) != len(values):
+            twice = next(v for v in values if values.count(v) > 1)
+            raise SyncError(
+                f"CRM item {crm_list}/{twice} is mapped twice; the mapping is one to one"
+            )
+        if mapping != before:  # saved (and audited) only when it changed
+            changed.append((erp_list, crm_list, mapping))
+        for erp_item, text in erp_items.items():
+            mapped_to = mapping.get(erp_item)
+            rows.append(
+                {
+                    "erp_list": erp_list,
+                    "erp_item": erp_item,
+                    "erp_text": text,
+                    "crm_list": crm_list,
+                    "crm_item": mapped_to,
+                    "crm_text": crm_items.get(mapped_to or ""),
+                    "used_by": used_by,
+                }
+            )
+    if changed:
+        with registry.transaction():
+            for erp_list, crm_list, mapping in changed:
+                save_list_mapping(registry, record.guid, erp_list, crm_list, mapping)
+    return rows

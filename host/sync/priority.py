@@ -41,6 +41,20 @@ def set_priority(registry: Registry, names: Iterable[str]) -> None:
             )
 
 
+def move(registry: Registry, name: str, offset: int) -> list[str]:
+    """Move connection `name` up (offset -1) or down (+1) in the sync priority; every
+    connection's position is then set. Returns the new order."""
+    order = [row["name"] for row in schedule(registry)]
+    if name not in order:
+        registry.connection(name)  # the registry's own "no such connection"
+        raise SyncError(f"connection {name!r} is not in the sync priority")
+    at = order.index(name)
+    to = max(0, min(len(order) - 1, at + offset))
+    order.insert(to, order.pop(at))
+    set_priority(registry, order)
+    return order
+
+
 def set_interval(registry: Registry, guid: str, seconds: int) -> None:
     if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
         raise SyncError(

@@ -12,7 +12,16 @@ The settings live in one module per concern; this module gathers their public na
 
 from __future__ import annotations
 
-from host.sync.edits import disable, enable, set_create_in_erp, set_default, set_field, set_order
+from host.sync.edits import (
+    apply_proposal,
+    disable,
+    enable,
+    move_field,
+    set_create_in_erp,
+    set_default,
+    set_field,
+    set_order,
+)
 from host.sync.fieldmap import (
     BOTH,
     CRM_TO_ERP,
@@ -28,19 +37,33 @@ from host.sync.fieldmap import (
     ensure_mapping,
     field_problems,
     one_type,
+    proposal,
     type_settings,
 )
-from host.sync.lists import list_items, list_pairs, propose_list_mapping, save_list_mapping
+from host.sync.lists import (
+    list_items,
+    list_pairs,
+    list_rows,
+    propose_list_mapping,
+    save_list_mapping,
+)
 from host.sync.priority import (
     DEFAULT_INTERVAL,
     MAX_INTERVAL,
     MIN_INTERVAL,
     interval_of,
+    move,
     schedule,
     set_interval,
     set_priority,
 )
-from host.sync.settings_file import EXPORT_FORMAT, export_settings, import_settings
+from host.sync.settings_file import (
+    EXPORT_FORMAT,
+    SETTINGS_FILE_LIMIT,
+    export_settings,
+    import_settings,
+    parse_settings_file,
+)
 
 __all__ = [
     "BOTH",
@@ -52,10 +75,12 @@ __all__ = [
     "MAX_INTERVAL",
     "MIN_INTERVAL",
     "NONE",
+    "SETTINGS_FILE_LIMIT",
     "Default",
     "FieldMap",
     "TypeSettings",
     "activation_reasons",
+    "apply_proposal",
     "best_direction",
     "convert_reason",
     "disable",
@@ -67,7 +92,12 @@ __all__ = [
     "interval_of",
     "list_items",
     "list_pairs",
+    "list_rows",
+    "move",
+    "move_field",
     "one_type",
+    "parse_settings_file",
+    "proposal",
     "propose_list_mapping",
     "save_list_mapping",
     "schedule",

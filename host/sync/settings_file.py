@@ -15,6 +15,18 @@ if TYPE_CHECKING:
     from host.registry import Registry
 
 EXPORT_FORMAT = "erpsync-sync-settings/1"
+SETTINGS_FILE_LIMIT = 16 * 1024 * 1024
+"""An exported sync settings file is far smaller; a larger one is not one."""
+
+
+def parse_settings_file(raw: bytes | str, source: str) -> Any:
+    """The JSON document of a settings file read from `source` (a path or an upload's name)."""
+    import json
+
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise SyncError(f"{source}: not a JSON file ({exc})") from None
 
 
 def export_settings(registry: Registry, connection: str) -> dict[str, Any]:
@@ -47,7 +59,15 @@ def export_settings(registry: Registry, connection: str) -> dict[str, Any]:
 
 
 def import_settings(registry: Registry, connection: str, document: Any) -> None:
-    """Replace a connection's sync settings with an exported document, all or nothing."""
+    """Replace a connection's sync settings with an exported document, all or nothing; a
+    malformed part is refused with where it is (nothing of the file is kept)."""
+    try:
+        _import(registry, connection, document)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SyncError(f"sync settings file: a value has the wrong shape ({exc})") from None
+
+
+def _import(registry: Registry, connection: str, document: Any) -> None:
     record = registry.connection(connection)
     guid = record.guid
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from host.crm.store import SqliteCrm
+    from host.registry import Registry
 
 IDLE, RUNNING, FAILING, STOPPED = "idle", "running", "failing", "stopped"
 
@@ -168,6 +169,32 @@ def status(crm: SqliteCrm, connection: str) -> dict[str, Any]:
         "updated_at",
     )
     return dict(zip(keys, row, strict=True))
+
+
+def overview(registry: Registry, crm: SqliteCrm) -> list[dict[str, Any]]:
+    """Every connection in sync priority order with its status and last run: what
+    `erpsync sync status` prints and the web's priority page shows."""
+    from host.sync.priority import schedule
+
+    rows = []
+    for position, row in enumerate(schedule(registry), start=1):
+        st = status(crm, row["guid"])
+        last = runs(crm, row["guid"], 1)
+        rows.append(
+            {
+                "priority": position,
+                "connection": row["name"],
+                "active": row["active"],
+                "status": st["status"],
+                "reason": st["reason"],
+                "failures": st["failures"],
+                "interval_seconds": row["interval_seconds"],
+                "last_run_at": st["last_run_at"],
+                "next_due_at": st["next_due_at"],
+                "last_run": last[0] if last else None,
+            }
+        )
+    return rows
 
 
 def set_status(crm: SqliteCrm, connection: str, **changes: Any) -> None:

@@ -138,7 +138,7 @@ def make_environment() -> Any:
 
 def create_app(settings: WebSettings | None = None) -> Any:
     """The web admin as an ASGI app."""
-    from host.web import auth, connections, connectors, people, sync
+    from host.web import auth, connections, connectors, people, sync, sync_priority, sync_settings
     from host.web.security import HostCheck, SecurityHeaders
 
     settings = settings or WebSettings()
@@ -156,6 +156,8 @@ def create_app(settings: WebSettings | None = None) -> Any:
     app.include_router(people.router)
     app.include_router(connections.router)
     app.include_router(connectors.router)
+    app.include_router(sync_settings.router)
+    app.include_router(sync_priority.router)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> RedirectResponse:

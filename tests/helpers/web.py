@@ -285,3 +285,16 @@ def take_screenshots(page: Any, url: str, name: str, password: str, out_dir: Pat
     dialog = out_dir / "connection-dialog.png"
     page.screenshot(path=str(dialog), full_page=True)
     return [target, dialog]
+
+
+def take_sync_settings_screenshot(page: Any, url: str, out_dir: Path) -> Path:
+    """With `page` signed in: the demo connection's Sync settings after one *Run now*, its
+    top (activation, status with the run, the start of the customer mapping) as a PNG."""
+    page.goto(url + "/settings/sync/settings?name=acme")
+    page.get_by_role("button", name="Run now").click()
+    page.locator("#settings-outcome.notice").wait_for()
+    target = out_dir / "sync-settings.png"
+    page.screenshot(
+        path=str(target), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1400}
+    )
+    return target

@@ -3,8 +3,10 @@
     .venv/bin/python tests/web/screenshots.py [OUT_DIR]
 
 Starts a real mock ERP server and a real `erpsync web` with the browser tests' demo data in
-a throw-away home, signs in with Debian's Chromium and saves the Sync tab. The browser test
-`test_screenshots_script_writes_the_sync_tab` runs the same `take_screenshots`.
+a throw-away home, signs in with Debian's Chromium and saves the Sync tab, the connection
+dialog and a connection's Sync settings. The browser tests
+`test_screenshots_script_writes_the_sync_tab_and_the_dialog` and
+`test_the_sync_settings_screenshot` run the same functions.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from helpers.web import (  # noqa: E402
     find_chromium,
     start_web_server,
     take_screenshots,
+    take_sync_settings_screenshot,
 )
 
 
@@ -50,6 +53,7 @@ def main(out_dir: Path) -> list[Path]:
                 browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 written = take_screenshots(page, web.url, ADMIN, ADMIN_PASSWORD, out_dir)
+                written.append(take_sync_settings_screenshot(page, web.url, out_dir))
                 browser.close()
         finally:
             if web is not None:

@@ -499,3 +499,33 @@ def test_every_post_without_the_sessions_csrf_token_is_refused(
         assert "CSRF check" in answer.text
     assert home.cli("mapping", "export", name) == export
     assert home.cli("sync", "priority", "show", "--json") == priority
+
+
+def test_a_secret_in_a_sync_message_is_never_shown(client: httpx.Client, home: WebHome) -> None:
+    """The sync's texts (a run's message, the status reason) are checked against the
+    connection's secrets by the page itself, as the Sync tab checks test messages."""
+    from host.crm import open_crm
+    from host.sync import state
+
+    name = new_connection(home)
+    guid = next(
+        r for r in json.loads(home.cli("connections", "list", "--json")) if r["name"] == name
+    )["guid"]
+    crm = open_crm(home.path / "registry.db")
+    try:
+        run_id = state.start_run(crm, guid)
+        leak = f"the ERP refused password {MOCK_PASSWORD} for demo"
+        state.finish_run(crm, run_id, {"read": 3}, "failed", leak)
+        with crm.transaction():
+            state.set_status(crm, guid, status=state.FAILING, reason=leak, failures=1)
+    finally:
+        crm.close()
+    page = client.get(PAGE, params={"name": name})
+    assert page.status_code == 200
+    assert MOCK_PASSWORD not in page.text
+    assert 'id="sync-status" class="badge error">failing' in page.text
+    shown = "the ERP refused password **** for demo"
+    assert f'<span id="sync-reason" class="detail">{shown}</span>' in page.text
+    assert f">{shown}</span>" in page.text[page.text.index('id="runs"') :]
+    runs = page.text[page.text.index('id="runs"') :]
+    assert re.search(r'badge error">failed</span></td>\s*<td>3</td>', runs)

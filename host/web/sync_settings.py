@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from starlette.datastructures import FormData
 
     from host.crm.store import SqliteCrm
+    from host.protocol.scrub import Scrubber
     from host.registry import ConnectionRecord, Registry
     from host.sync.fieldmap import TypeSettings
     from host.web.app import WebContext
@@ -225,10 +226,48 @@ def list_views(rows: list[dict[str, Any]], crm: SqliteCrm) -> list[ListView]:
     return list(views.values())
 
 
-def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+def _scrubber(registry: Registry, record: ConnectionRecord) -> Scrubber | None:
+    """The connection's secret values and its connector's token, to check the texts the
+    page shows from the sync (status reason, run messages) as the Sync tab checks test
+    messages; None when the key cannot decrypt the secrets (then those texts are hidden)."""
+    import json
+
+    from host.protocol.scrub import Scrubber
+    from host.registry.secrets import SecretKeyError
+    from host.web.sync import _connector_tokens
+
+    row = registry.db.execute(
+        "select secrets from connections where guid = ?", [record.guid]
+    ).fetchone()
+    values: list[Any] = []
+    try:
+        if row and row[0]:
+            values = list(json.loads(registry.secrets.decrypt(row[0])).values())
+        connector = registry.connector(record.connector)
+    except (SecretKeyError, ValueError, AttributeError):
+        return None
+    return Scrubber([*values, _connector_tokens(registry, [connector]).get(record.connector)])
+
+
+def _scrubbed(scrubber: Scrubber | None, text: str | None) -> str:
+    from host.web.sync import KEY_CANNOT_DECRYPT
+
+    if not text:
+        return ""
+    if scrubber is None:
+        return KEY_CANNOT_DECRYPT
+    return scrubber.text(text, operation="the sync")
+
+
+def _run_row(run: dict[str, Any], scrubber: Scrubber | None) -> dict[str, Any]:
     from host.web.sync import when
 
-    return {**run, "started_at": when(run.get("started_at")), "ended_at": when(run.get("ended_at"))}
+    return {
+        **run,
+        "started_at": when(run.get("started_at")),
+        "ended_at": when(run.get("ended_at")),
+        "message": _scrubbed(scrubber, run.get("message")),
+    }
 
 
 async def _lists(
@@ -278,14 +317,17 @@ async def render(
         except SyncError as exc:
             types, reasons = {}, [str(exc)]
         rows, lists_error = await _lists(registry, crm, record.name)
+        scrubber = _scrubber(registry, record)
+        sync_status = state.status(crm, record.guid)
+        sync_status["reason"] = _scrubbed(scrubber, sync_status.get("reason"))
         data = {
             "record": record,
             "types": type_views(types),
             "lists": list_views(rows, crm),
-            "lists_error": lists_error,
+            "lists_error": _scrubbed(scrubber, lists_error),
             "reasons": reasons,
-            "status": state.status(crm, record.guid),
-            "runs": [_run_row(r) for r in state.runs(crm, record.guid, RUNS_SHOWN)],
+            "status": sync_status,
+            "runs": [_run_row(r, scrubber) for r in state.runs(crm, record.guid, RUNS_SHOWN)],
             "interval": interval_of(registry, record.guid),
             "directions": DIRECTION_LABELS,
         }

@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -529,3 +530,34 @@ def test_a_secret_in_a_sync_message_is_never_shown(client: httpx.Client, home: W
     assert f">{shown}</span>" in page.text[page.text.index('id="runs"') :]
     runs = page.text[page.text.index('id="runs"') :]
     assert re.search(r'badge error">failed</span></td>\s*<td>3</td>', runs)
+
+
+def test_a_hostile_connectors_texts_are_escaped_and_its_secrets_never_shown(
+    client: httpx.Client, home: WebHome, tmp_path: Path
+) -> None:
+    """A connector that is not ours puts the connection's password, its own token, markup and
+    terminal escapes into its field labels and list texts: the page shows none of it raw."""
+    from helpers.hostile_connector import hostile_connector
+
+    token, password = "evil-token-0123456789abcdef", "hunter2-is-a-long-password"
+    token_file = tmp_path / "evil.token"
+    token_file.write_text(token + "\n", encoding="utf-8")
+    with hostile_connector() as evil:
+        evil.test_config_mode = "ok"
+        connector = f"evil{next(_names)}"
+        home.cli("connectors", "add", connector, evil.url, "--token-file", str(token_file))
+        name = f"hostile{next(_names)}"
+        home.cli(
+            *("connections", "add", name, "--connector", connector, "--no-input"),
+            *("--config", "server=erp.evil.local", "--config", "username=bob"),
+            *("--config", f"password={password}", "--config", "company=1"),
+        )
+        page = client.get(PAGE, params={"name": name})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert password not in html and token not in html
+    assert "\x1b" not in html and "\u202e" not in html and "\x07" not in html
+    assert "<script" not in html.split("</head>")[1]
+    # ... and what it sent is there, as text: control characters made visible, the secret masked.
+    assert "<code>server</code>" in html and "Server\\x1b[2J" in html
+    assert "Password **** · password" in html

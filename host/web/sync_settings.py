@@ -377,10 +377,12 @@ async def settings_page(request: Request, name: str = Query("", max_length=200))
 def _back(request: Request, record: ConnectionRecord, message: str, anchor: str) -> Response:
     """After a change: back to the page (at `anchor`), which says what was done."""
     _context(request).flash(request, Outcome(message, ok=True))
-    target = f"{PAGE}?name={quote(record.name, safe='')}#{anchor}"
+    target = f"{PAGE}?name={quote(record.name, safe='')}"
     if is_htmx(request):
+        # Without the fragment: a link to the page it is on with another fragment would
+        # only scroll, and the page would not show what was done.
         return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(f"{target}#{anchor}", status_code=303)
 
 
 async def _refused(request: Request, record: ConnectionRecord, key: str, message: str) -> Response:

@@ -162,3 +162,36 @@ def test_the_sync_settings_screenshot(
     assert written.name == "sync-settings.png"
     assert written.read_bytes().startswith(b"\x89PNG")
     expect(page.locator("#runs tbody tr").first).to_contain_text("ok")
+
+
+def test_download_the_settings_file_and_upload_it_to_another_connection(
+    page: Page, web: WebServer, web_home: WebHome, demo_data: DemoData, tmp_path: Path
+) -> None:
+    target = new_connection(web_home, "copy")
+    sign_in(page, web)
+    page.goto(web.url + "/settings/sync/settings?name=acme")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download settings file").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "acme-sync.json"
+    assert json.loads(saved.read_text())["types"]["customer"]["enabled"] is True
+
+    page.goto(web.url + f"/settings/sync/settings?name={target}")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    page.get_by_label("Settings file to import").set_input_files(broken)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-outcome")).to_contain_text("broken.json: not a JSON file")
+    # htmx sent the upload with the CSRF header; a refused file changed nothing.
+    exported = json.loads(web_home.cli("mapping", "export", target))
+    assert exported["types"]["customer"]["enabled"] is False
+
+    page.get_by_label("Settings file to import").set_input_files(saved)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("main > #settings-outcome")).to_have_text(
+        "Sync settings replaced from acme-sync.json."
+    )
+    expect(page.locator("#type-customer h2")).to_contain_text("syncs")
+    exported = json.loads(web_home.cli("mapping", "export", target))
+    assert exported["types"] == json.loads(saved.read_text())["types"]

@@ -21,6 +21,8 @@ from helpers import MOCK_PASSWORD
 from helpers.mock_server import MockServer, stop_process
 from helpers.web import WebHome, WebServer, page_csrf, sign_in, start_web_server
 
+pytestmark = pytest.mark.slow  # a web server, a mock server and CLI runs per test
+
 PAGE = "/settings/sync/settings"
 _names = itertools.count(1)
 

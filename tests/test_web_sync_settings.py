@@ -153,7 +153,14 @@ def test_activation_needs_configured_settings_exactly_as_the_cli(
     assert enabled.status_code == 303
     assert enabled.headers["location"] == f"{PAGE}?name={name}#type-customer"
     page = client.get(enabled.headers["location"])
-    assert "Sync of ERP customer to CRM company enabled." in page.text
+    found = re.search(
+        r"Sync of ERP customer to CRM company enabled\. List items mapped by key or name: "
+        r"(\d+) of (\d+)\.",
+        page.text,
+    )
+    assert found and 0 < int(found.group(1)) <= int(found.group(2)), page.text[:3000]
+    # ... as `erpsync mapping enable` does: the country list's items are mapped.
+    assert list_mapping(home, name)["countries:NO"] == "NO"
     assert "The sync settings are complete; it can be activated." in page.text
     activated = post(client, "activation", name, action="activate")
     assert activated.status_code == 303, activated.text

@@ -144,11 +144,20 @@ def enable_type(
     Example:
         erpsync mapping enable acme customer --direction both
     """
-    from host.sync.settings import enable, set_create_in_erp
+    from host.cli.common import run_async
+    from host.cli.crm import open_crm_for
+    from host.sync.settings import enable_with_lists, set_create_in_erp
 
     registry = open_registry(db_path, create=False)
     guid = guid_of(registry, connection)
-    settings = sync_call(enable, registry, guid, actor_type, direction=direction)
+    crm = open_crm_for(db_path, create=False)
+    done = sync_call(
+        run_async,
+        enable_with_lists(
+            registry, crm, connection, actor_type, direction=direction, lists=lists_too
+        ),
+    )
+    settings = done.settings
     if create_in_erp is not None:
         sync_call(set_create_in_erp, registry, guid, actor_type, create_in_erp)
     mapped = sum(1 for f in settings.fields if f.direction and f.crm_field)
@@ -156,33 +165,18 @@ def enable_type(
         f"Sync of {actor_type} to CRM {settings.entity} enabled for {connection!r} "
         f"({mapped} field{'s' if mapped != 1 else ''} mapped with a direction)"
     )
-    if lists_too:
-        _auto_lists_after_enable(registry, connection, actor_type, db_path)
-
-
-def _auto_lists_after_enable(
-    registry: Registry, connection: str, actor_type: str, db_path: str | None
-) -> None:
-    """Map the items of the lists the type's list fields use, by key then by name.
-
-    Without it a mapped list field (a customer's COUNTRY -> the company's country) stays
-    empty in the CRM until the admin runs `mapping lists --auto`; enabling is when they
-    expect it mapped. Existing item mappings are kept; an unreachable connector is a warning.
-    """
-    from host.cli.common import run_async
-    from host.client import ConnectorClientError
-
-    try:
-        rows = run_async(_list_rows(registry, connection, db_path, auto=True, only=actor_type))
-    except (ConnectorClientError, CliError) as exc:
+    if done.lists_error:
         click.echo(
-            f"warning: list items not mapped ({exc}); map them with "
+            f"warning: list items not mapped ({done.lists_error}); map them with "
             f"erpsync mapping lists {connection} --auto",
             err=True,
         )
-        return
-    if not rows:
-        return
+    elif done.rows:
+        _say_list_items(done.rows, connection)
+
+
+def _say_list_items(rows: list[dict[str, Any]], connection: str) -> None:
+    """What enabling did to the list items of the type's list fields."""
     lists = sorted({r["erp_list"] for r in rows})
     unmapped = [f"{r['erp_list']}:{r['erp_item']}" for r in rows if r["crm_item"] is None]
     click.echo(

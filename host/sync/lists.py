@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from host.connector import FieldType
 from host.crm.schema import LIST, fields_of
 from host.sync import SyncError
-from host.sync.fieldmap import type_settings
+from host.sync.fieldmap import TypeSettings, type_settings
 
 if TYPE_CHECKING:
     from host.crm import CrmStore
@@ -164,3 +165,45 @@ async def list_rows(
             for erp_list, crm_list, mapping in changed:
                 save_list_mapping(registry, record.guid, erp_list, crm_list, mapping)
     return rows
+
+
+@dataclass
+class Enabled:
+    """What enabling an actor type did: its settings, the list mapping rows of its list
+    fields after mapping their items by key or name, and why they could not be (or "")."""
+
+    settings: TypeSettings
+    rows: list[dict[str, Any]]
+    lists_error: str = ""
+
+
+async def enable_with_lists(
+    registry: Registry,
+    crm: CrmStore,
+    connection: str,
+    actor_type: str,
+    *,
+    direction: str = "auto",
+    lists: bool = True,
+) -> Enabled:
+    """Enable "sync ERP `actor_type` to CRM <entity>", then (with `lists`) map the items of
+    the lists its list fields use, by key then by name, keeping item mappings already set.
+
+    Without the second step a mapped list field (a customer's COUNTRY -> the company's
+    country) stays empty in the CRM until the admin maps the list; enabling is when they
+    expect it mapped. A connector that cannot say its lists does not stop the enabling:
+    `lists_error` says why (every face shows it as a warning).
+    """
+    from host.client import ConnectorClientError
+    from host.crm import CrmError
+    from host.sync.edits import enable
+
+    record = registry.connection(connection)
+    settings = enable(registry, record.guid, actor_type, direction=direction)
+    if not lists:
+        return Enabled(settings, [])
+    try:
+        rows = await list_rows(registry, crm, connection, auto=True, only=actor_type)
+    except (ConnectorClientError, SyncError, CrmError) as exc:
+        return Enabled(settings, [], str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return Enabled(settings, rows)

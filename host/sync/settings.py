@@ -41,6 +41,8 @@ from host.sync.fieldmap import (
     type_settings,
 )
 from host.sync.lists import (
+    Enabled,
+    enable_with_lists,
     list_items,
     list_pairs,
     list_rows,
@@ -77,6 +79,7 @@ __all__ = [
     "NONE",
     "SETTINGS_FILE_LIMIT",
     "Default",
+    "Enabled",
     "FieldMap",
     "TypeSettings",
     "activation_reasons",
@@ -85,6 +88,7 @@ __all__ = [
     "convert_reason",
     "disable",
     "enable",
+    "enable_with_lists",
     "ensure_mapping",
     "export_settings",
     "field_problems",

@@ -410,23 +410,54 @@ def _rank(text: str, where: str) -> int:
     return value
 
 
+async def _enable(context: WebContext, record: ConnectionRecord, actor_type: str) -> str:
+    """Enable the type and map its list fields' items (host.sync.lists.enable_with_lists,
+    as `erpsync mapping enable` does); says what was done."""
+    from host.sync.settings import enable_with_lists
+
+    crm = _open_crm(context)
+    try:
+        # The type is enabled before the connector is asked; a timeout can only cut the
+        # list step short, which saves nothing until its end.
+        done = await asyncio.wait_for(
+            enable_with_lists(context.registry(), crm, record.name, actor_type),
+            timeout=LISTS_TIMEOUT,
+        )
+    except TimeoutError:
+        return (
+            f"Sync of ERP {actor_type} enabled. Its list items were not mapped (the connector "
+            f"did not answer within {LISTS_TIMEOUT:g} s): map them below."
+        )
+    finally:
+        crm.close()
+    message = f"Sync of ERP {actor_type} to CRM {done.settings.entity} enabled."
+    if done.lists_error:
+        message += f" Its list items were not mapped ({done.lists_error}): map them below."
+    elif done.rows:
+        left = sum(1 for r in done.rows if r["crm_item"] is None)
+        message += (
+            f" List items mapped by key or name: {len(done.rows) - left} of {len(done.rows)}."
+        )
+    return message
+
+
 @router.post(f"{PAGE}/type")
 async def change_type(request: Request) -> Response:
     """Enable or disable an actor type, create in the ERP on/off, apply the proposal."""
     from host.sync import SyncError
-    from host.sync.settings import apply_proposal, disable, enable, set_create_in_erp
+    from host.sync.settings import apply_proposal, disable, set_create_in_erp
 
     data, name = await _posted(request)
     record = _record(request, name)
     if record is None:
         return _unknown(request, name)
     actor_type, action = posted_text(data, "actor_type"), posted_text(data, "action")
-    registry = _context(request).registry()
+    context = _context(request)
+    registry = context.registry()
     anchor = f"type-{actor_type}"
     try:
         if action == "enable":
-            settings = enable(registry, record.guid, actor_type)
-            message = f"Sync of ERP {actor_type} to CRM {settings.entity} enabled."
+            message = await _enable(context, record, actor_type)
         elif action == "disable":
             disable(registry, record.guid, actor_type)
             message = f"Sync of ERP {actor_type} disabled (its mapping is kept)."

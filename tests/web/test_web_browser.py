@@ -74,7 +74,9 @@ def test_the_sync_tab_needs_a_signed_in_admin(page: Page, web: WebServer) -> Non
     page.get_by_label("Password").press("Enter")  # the keyboard alone signs in
     expect(page).to_have_url(web.url + "/settings/sync")
     expect(page.get_by_role("heading", name="Settings and administration")).to_be_visible()
-    expect(page.get_by_role("link", name="Sync")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Sync", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
 
 
 def test_a_wrong_password_is_refused(page: Page, web: WebServer) -> None:

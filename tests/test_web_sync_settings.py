@@ -570,3 +570,47 @@ def test_a_hostile_connectors_texts_are_escaped_and_its_secrets_never_shown(
     # ... and what it sent is there, as text: control characters made visible, the secret masked.
     assert "<code>server</code>" in html and "Server\\x1b[2J" in html
     assert "Password **** · password" in html
+
+
+def test_a_settings_file_over_the_limit_is_refused_unread(
+    client: httpx.Client, home: WebHome
+) -> None:
+    from host.sync.settings import SETTINGS_FILE_LIMIT
+
+    name = new_connection(home)
+    before = home.cli("mapping", "export", name)
+    big = b"{" + b" " * (SETTINGS_FILE_LIMIT + 128 * 1024) + b"}"
+    answer = client.post(
+        f"{PAGE}/import?name={name}",
+        files={"file": ("big.json", big, "application/json")},
+        headers={"X-CSRF-Token": csrf(client, name)},
+    )
+    assert answer.status_code == 422
+    assert alert(answer.text) == (
+        "Nothing was saved: the settings file is larger than 16 MiB; it is not one"
+    )
+    assert home.cli("mapping", "export", name) == before
+
+
+def test_a_stopped_connection_starts_again(client: httpx.Client, home: WebHome) -> None:
+    from host.crm import open_crm
+    from host.sync import state
+
+    name = new_connection(home)
+    rows = json.loads(home.cli("connections", "list", "--json"))
+    guid = next(r for r in rows if r["name"] == name)["guid"]
+    crm = open_crm(home.path / "registry.db")
+    try:
+        with crm.transaction():
+            state.set_status(crm, guid, status=state.STOPPED, reason="stopped after 5 failed runs")
+    finally:
+        crm.close()
+    page = client.get(PAGE, params={"name": name}).text
+    assert 'id="sync-status" class="badge error">stopped' in page
+    assert "stopped after 5 failed runs" in page
+    started = post(client, "run", name, action="start")
+    assert started.status_code == 303
+    page = client.get(started.headers["location"]).text
+    assert f"Sync of &#39;{name}&#39; started again." in page
+    assert 'id="sync-status" class="badge ok">idle' in page
+    assert "Start again" not in page

@@ -561,9 +561,13 @@ def test_a_hostile_connectors_texts_are_escaped_and_its_secrets_never_shown(
             *("--config", "server=erp.evil.local", "--config", "username=bob"),
             *("--config", f"password={password}", "--config", "company=1"),
         )
+        # Its list field mapped: the page then shows the connector's list item texts too.
+        home.cli("mapping", "set", name, "customer", "company", "--crm-field", "category")
         page = client.get(PAGE, params={"name": name})
     assert page.status_code == 200, page.text
     html = page.text
+    assert "ERP companies → CRM category" in html
+    assert re.search(r"<code>1</code> <span class=\"detail\">Main company\\x1b\[2J", html)
     assert password not in html and token not in html
     assert "\x1b" not in html and "\u202e" not in html and "\x07" not in html
     assert "<script" not in html.split("</head>")[1]

@@ -200,6 +200,16 @@ def test_defaults_are_checked_and_forced_mandatory(env: SyncEnv) -> None:
     env.run("defaults", "set", "acme", "customer", "PAYTERMS", "--ask")
     shown = env.json("defaults", "show", "acme", "customer")["defaults"]
     assert next(d for d in shown if d["erp_field"] == "PAYTERMS")["ask"] is True
+    # a list field's default is an item of the ERP list as the connector says it now
+    err = assert_one_line_error(
+        env.run("defaults", "set", "acme", "customer", "PAYTERMS", "--value", "NET999", expect=1),
+        1,
+    )
+    assert "NET999" in err and "payment_terms" in err and "NET30" in err
+    shown = env.json("defaults", "show", "acme", "customer")["defaults"]
+    assert next(d for d in shown if d["erp_field"] == "PAYTERMS")["value"] is None
+    answer = env.json("defaults", "set", "acme", "customer", "PAYTERMS", "--value", "NET45")
+    assert answer["value"] == "NET45"
 
 
 def test_settings_export_and_import_round_trip(env: SyncEnv, tmp_path: Path) -> None:

@@ -343,6 +343,12 @@ def test_default_values_value_ask_and_forced_mandatory(client: httpx.Client, hom
     readonly = post(client, "default", name, actor_type="customer", erp_field="CustNo", value="1")
     assert readonly.status_code == 422
     assert "customer.CustNo is readonly; the ERP sets it" in alert(readonly.text)
+    # A list field's default must be an item of the ERP list the connector has now.
+    unknown = post(
+        client, "default", name, actor_type="customer", erp_field="PAYTERMS", value="NET999"
+    )
+    assert unknown.status_code == 422
+    assert "&#39;NET999&#39; is not an item of ERP list payment_terms" in alert(unknown.text)
     assert defaults(home, name) == before
 
 
@@ -574,6 +580,14 @@ def test_a_hostile_connectors_texts_are_escaped_and_its_secrets_never_shown(
     # ... and what it sent is there, as text: control characters made visible, the secret masked.
     assert "<code>server</code>" in html and "Server\\x1b[2J" in html
     assert "Password **** · password" in html
+    # Its password-type actor field takes no default: no input for one, a crafted post refused.
+    assert "a secret: no default (ask for it on create)" in html
+    secret_default = post(
+        client, "default", name, actor_type="customer", erp_field="password", value="x" * 12
+    )
+    assert secret_default.status_code == 422
+    assert "customer.password is a secret field; it takes no default" in alert(secret_default.text)
+    assert "x" * 12 not in home.cli("defaults", "show", name, "customer", "--json")
 
 
 def test_a_settings_file_over_the_limit_is_refused_unread(

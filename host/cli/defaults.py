@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from host.cli.common import db_option, emit_json, json_option, open_registry, print_table
+from host.cli.common import (
+    db_option,
+    emit_json,
+    json_option,
+    open_registry,
+    print_table,
+    run_async,
+)
 from host.cli.errors import CliError
 from host.cli.mapping import guid_of, sync_call
 
@@ -73,7 +80,8 @@ def set_default(
     as_json: bool,
     db_path: str | None,
 ) -> None:
-    """Set the default of ERP_FIELD of ACTOR_TYPE; the value is checked against its type.
+    """Set the default of ERP_FIELD of ACTOR_TYPE; the value is checked against its type
+    (and, for a list field, against the ERP list's items, asked of the connector).
 
     \b
     Example:
@@ -81,7 +89,7 @@ def set_default(
     """
     from dataclasses import asdict
 
-    from host.sync.settings import set_default as change
+    from host.sync.settings import set_default_checked as change
 
     options = {
         k: v for k, v in (("value", value), ("ask", ask), ("mandatory", mandatory)) if v is not None
@@ -89,9 +97,8 @@ def set_default(
     if not options:
         raise CliError("nothing to change: give --value, --ask/--no-ask or --mandatory/--optional")
     registry = open_registry(db_path, create=False)
-    result = sync_call(
-        change, registry, guid_of(registry, connection), actor_type, erp_field, **options
-    )
+    guid = guid_of(registry, connection)
+    result = sync_call(run_async, change(registry, guid, actor_type, erp_field, **options))
     if as_json:
         emit_json(asdict(result))
         return

@@ -6,6 +6,7 @@ checked against the connector's fields and the CRM schema before it is written (
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -185,8 +186,12 @@ def set_default(
     value: Any = _UNSET,
     ask: bool = _UNSET,
     mandatory: bool = _UNSET,
+    list_items: Mapping[str, str] | None = None,
 ) -> Default:
-    """A default for creating actors in the ERP; the value is checked against the field type."""
+    """A default for creating actors in the ERP; the value is checked against the field type,
+    and against the ERP list's items (`list_items`, asked of the connector by the caller: see
+    host.sync.lists.set_default_checked) for a list field, so a create never fails on it later.
+    A secret field takes no default: it would be stored and shown in clear."""
     from host.protocol.values import FieldValueError, coerce_value
 
     settings = one_type(registry, guid, actor_type)
@@ -200,11 +205,23 @@ def set_default(
     if value is not _UNSET:
         if value is None or value == "":
             new.value = None
+        elif erp.is_secret:
+            raise SyncError(
+                f"{actor_type}.{erp_field} is a secret field; it takes no default value "
+                "(use --ask to ask for it on create)"
+            )
         else:
             try:
                 new.value = coerce_value(erp, value)
             except FieldValueError as exc:
                 raise SyncError(f"default for {actor_type}.{erp_field}: {exc}") from None
+            if list_items is not None and str(new.value) not in list_items:
+                offered = ", ".join(sorted(list_items)[:10]) or "none"
+                more = ", ..." if len(list_items) > 10 else ""
+                raise SyncError(
+                    f"default for {actor_type}.{erp_field}: {str(new.value)!r} is not an item of "
+                    f"ERP list {erp.list_name} (items: {offered}{more})"
+                )
     if ask is not _UNSET:
         new.ask = ask
     if mandatory is not _UNSET:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from host.connector import FieldType
 from host.crm.schema import LIST, fields_of
 from host.sync import SyncError
-from host.sync.fieldmap import TypeSettings, type_settings
+from host.sync.fieldmap import Default, TypeSettings, one_type, type_settings
 
 if TYPE_CHECKING:
     from host.crm import CrmStore
@@ -207,3 +207,40 @@ async def enable_with_lists(
     except (ConnectorClientError, SyncError, CrmError) as exc:
         return Enabled(settings, [], str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return Enabled(settings, rows)
+
+
+async def set_default_checked(
+    registry: Registry,
+    guid: str,
+    actor_type: str,
+    erp_field: str,
+    **changes: Any,
+) -> Default:
+    """host.sync.edits.set_default, with a list field's value checked against the items of
+    its ERP list as the connector says them now (the CLI's `defaults set` and the web's
+    defaults both call this). A default that is not an item would make every create in the
+    ERP fail; the connector is asked only when a list field gets a value.
+    """
+    from host.admin.clients import client_for_connector
+    from host.client import ConnectorClientError
+    from host.sync.edits import set_default
+
+    value = changes.get("value")
+    erp = one_type(registry, guid, actor_type).erp_fields.get(erp_field)
+    items: dict[str, str] | None = None
+    if erp is not None and erp.type is FieldType.LIST and value not in (None, ""):
+        record = registry.connection_by_guid(guid)
+        if record is None:
+            raise SyncError("the connection was removed")
+        try:
+            async with client_for_connector(
+                registry, registry.connector(record.connector)
+            ) as client:
+                items = await client.get_list(guid, erp.list_name)
+        except ConnectorClientError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SyncError(
+                f"default for {actor_type}.{erp_field}: cannot check it against ERP list "
+                f"{erp.list_name}: {first}"
+            ) from None
+    return set_default(registry, guid, actor_type, erp_field, list_items=items, **changes)

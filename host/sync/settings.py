@@ -48,6 +48,7 @@ from host.sync.lists import (
     list_rows,
     propose_list_mapping,
     save_list_mapping,
+    set_default_checked,
 )
 from host.sync.priority import (
     DEFAULT_INTERVAL,
@@ -107,6 +108,7 @@ __all__ = [
     "schedule",
     "set_create_in_erp",
     "set_default",
+    "set_default_checked",
     "set_field",
     "set_interval",
     "set_order",

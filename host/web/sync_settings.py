@@ -523,7 +523,7 @@ async def change_field(request: Request) -> Response:
 async def change_default(request: Request) -> Response:
     """A default value for creating actors in the ERP: value, ask, mandatory."""
     from host.sync import SyncError
-    from host.sync.settings import set_default
+    from host.sync.settings import set_default_checked
 
     data, name = await _posted(request)
     record = _record(request, name)
@@ -532,15 +532,21 @@ async def change_default(request: Request) -> Response:
     actor_type, erp_field = posted_text(data, "actor_type"), posted_text(data, "erp_field")
     registry = _context(request).registry()
     try:
-        result = set_default(
-            registry,
-            record.guid,
-            actor_type,
-            erp_field,
-            value=posted_text(data, "value"),
-            ask=_flag(data, "ask"),
-            mandatory=_flag(data, "mandatory"),
+        result = await asyncio.wait_for(
+            set_default_checked(
+                registry,
+                record.guid,
+                actor_type,
+                erp_field,
+                value=posted_text(data, "value"),
+                ask=_flag(data, "ask"),
+                mandatory=_flag(data, "mandatory"),
+            ),
+            timeout=LISTS_TIMEOUT,
         )
+    except TimeoutError:
+        reason = f"the connector did not answer its lists within {LISTS_TIMEOUT:g} s"
+        return await _refused(request, record, f"default:{actor_type}:{erp_field}", reason)
     except SyncError as exc:
         return await _refused(request, record, f"default:{actor_type}:{erp_field}", str(exc))
     message = (

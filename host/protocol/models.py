@@ -74,6 +74,22 @@ class InfoModel(BaseModel):
     capabilities: Capabilities | None = Field(None, description="v1.1; absent from 1.0")
 
 
+ConditionScalar = bool | int | float | str
+
+
+class ConditionModel(BaseModel):
+    """A condition on another config field's value (v1.1): exactly one of `equals` and `in`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    field: str = Field(min_length=1, description="the key of another config field")
+    equals: ConditionScalar | None = Field(
+        None, description="holds when that field's value is this (native JSON of its type)"
+    )
+    in_: list[ConditionScalar] | None = Field(
+        None, alias="in", min_length=1, description="holds when that field's value is one of these"
+    )
+
+
 class FieldModel(BaseModel):
     key: str
     display_name: str
@@ -84,6 +100,19 @@ class FieldModel(BaseModel):
     max_length: int = Field(0, ge=0)
     list_name: str = ""
     rank: int = 0
+    visible_when: ConditionModel | None = Field(
+        None, description="v1.1: shown, and its value kept, only while this holds"
+    )
+    required_when: ConditionModel | None = Field(
+        None, description="v1.1: mandatory while this holds (and the field is shown)"
+    )
+    group: str = Field("", description="v1.1: title of the group of fields it is shown in")
+    placeholder: str = Field("", description="v1.1: example text of the empty input")
+    help: str = Field("", description="v1.1: longer help than description")
+    pattern: str = Field(
+        "", description="v1.1: a regular expression a non-empty text value must match in full"
+    )
+    pattern_message: str = Field("", description="v1.1: shown when a value does not match")
 
 
 class ConfigBody(BaseModel):

@@ -84,6 +84,8 @@ class Condition:
                 f"a condition must be an object like {{'field': KEY, 'equals': VALUE}}, "
                 f"got {type(data).__name__}"
             )
+        # A null equals/in counts as left out (a peer serialising both keys of a model).
+        data = {k: v for k, v in data.items() if not (k in ("equals", "in") and v is None)}
         extra = sorted(str(k) for k in data if k not in ("field", "equals", "in"))
         if extra:
             raise ValueError(f"a condition has unknown keys {extra}; use field and equals or in")

@@ -110,7 +110,7 @@ def test_a_10_field_keeps_its_10_json_and_a_10_dict_means_10_behaviour() -> None
         ({"field": "s"}, "exactly one of equals or in"),
         ({"field": "s", "equals": 1, "in": [1]}, "exactly one of equals or in"),
         ({"field": "s", "in": []}, "non-empty list"),
-        ({"field": "s", "equals": None}, "compares with None"),
+        ({"field": "s", "equals": None}, "exactly one of equals or in"),
         ({"field": "s", "equals": [1]}, "compares with [1]"),
         ({"field": "s", "equal": "x"}, "unknown keys ['equal']"),
     ],
@@ -317,3 +317,95 @@ def test_the_bundled_apps_declare_valid_metadata() -> None:
     for connector in (MockErpConnector(), CsvErpConnector()):
         assert isinstance(connector, Connector)
         assert validate_declaration(connector) == []
+
+
+# --- on the wire: a real connector host and the client ------------------------------------
+
+
+class Conditional(Connector):
+    """Answers its config test with the keys it was given, so a test sees what arrived."""
+
+    id = "conditional"
+    name = "Conditional"
+    vendor = "Tests"
+    version = "1.1.0"
+    requires_protocol = "1.1"
+    config_fields = FIELDS
+
+    def get_list(self, connection: Any, list_name: str) -> dict[str, str]:
+        return {key: key.upper() for key in LISTS["sources"]}
+
+    def test_config(self, config: Any) -> Any:
+        from host import Response
+
+        return Response.success("got " + ",".join(sorted(config)))
+
+
+def test_the_connector_host_serves_metadata_and_checks_values_by_it() -> None:
+    import asyncio
+
+    import httpx
+
+    from host.client import ConnectorClient
+    from host.server import create_app
+    from host.server.run import Server
+
+    with Server(create_app({"conditional": Conditional()}, token=None)) as server:
+        url = f"http://127.0.0.1:{server.port}/connectors/conditional"
+        raw = httpx.get(url + "/v1/config-fields").json()["data"]
+        assert raw[2]["visible_when"] == {"field": "source", "in": ["api", "api2"]}
+        assert raw[0]["visible_when"] is None and raw[0]["pattern"] == ""  # the defaults
+
+        async def go() -> tuple[list[Field], Any, Any, Any]:
+            async with ConnectorClient(url) as client:
+                fields = await client.config_fields()
+                hidden = await client.test_config(
+                    {"source": "api", "api_url": "u", "file_path": "/x", "log_file": "/l"}
+                )
+                missing = await client.test_config({"source": "file"})
+                bad = await client.test_config({"source": "file", "file_path": "rel"})
+                return fields, hidden, missing, bad
+
+        fields, hidden, missing, bad = asyncio.run(go())
+    assert fields == FIELDS
+    assert hidden.ok and hidden.user_explanation == "got api_url,source"
+    assert missing.error_code == "invalid_config"
+    assert "file_path: is mandatory" in missing.user_explanation
+    assert "file_path: an absolute path such as /data/erp.csv" in bad.user_explanation
+
+
+def test_the_client_refuses_a_malformed_condition_as_a_shape_error() -> None:
+    import asyncio
+
+    from host.client import ConnectorClient
+    from host.failures import ProtocolError
+    from host.server import create_app
+    from host.server.run import Server
+
+    class Broken(Conditional):
+        id = "broken"
+
+        def get_config_fields(self) -> list[Field]:
+            return [SOURCE]
+
+    app = create_app({"broken": Broken()}, token=None)
+
+    @app.middleware("http")
+    async def garble(request: Any, call_next: Any) -> Any:  # the answer a bad peer sends
+        from starlette.responses import JSONResponse
+
+        if request.url.path.endswith("/config-fields"):
+            item = {**SOURCE.to_dict(), "visible_when": {"field": "x", "equal": "y"}}
+            body = {"ok": True, "state": "ok", "user_explanation": "", "tech_explanation": ""}
+            return JSONResponse({**body, "error_code": "", "data": [item]})
+        return await call_next(request)
+
+    with Server(app) as server:
+        url = f"http://127.0.0.1:{server.port}/connectors/broken"
+
+        async def go() -> None:
+            async with ConnectorClient(url) as client:
+                await client.config_fields()
+
+        with pytest.raises(ProtocolError, match="unknown keys"):
+            asyncio.run(go())

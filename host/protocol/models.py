@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+)
 
 T = TypeVar("T")
 
@@ -77,17 +82,23 @@ class InfoModel(BaseModel):
 ConditionScalar = bool | int | float | str
 
 
-class ConditionModel(BaseModel):
-    """A condition on another config field's value (v1.1): exactly one of `equals` and `in`."""
+class ConditionEquals(BaseModel):
+    """v1.1: holds when the other field's value is `equals` (native JSON of its type)."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: str = Field(min_length=1, description="the key of another config field")
+    equals: ConditionScalar
+
+
+class ConditionIn(BaseModel):
+    """v1.1: holds when the other field's value is one of `in`."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     field: str = Field(min_length=1, description="the key of another config field")
-    equals: ConditionScalar | None = Field(
-        None, description="holds when that field's value is this (native JSON of its type)"
-    )
-    in_: list[ConditionScalar] | None = Field(
-        None, alias="in", min_length=1, description="holds when that field's value is one of these"
-    )
+    in_: list[ConditionScalar] = Field(alias="in", min_length=1)
+
+
+ConditionModel = ConditionEquals | ConditionIn
 
 
 class FieldModel(BaseModel):

@@ -172,6 +172,25 @@ def conditions(item: Field) -> list[tuple[str, Condition]]:
     ]
 
 
+def typed_values(
+    fields: Iterable[Field], values: Mapping[str, Any], *, strict: bool = False
+) -> dict[str, Any]:
+    """The values conditions compare: each settable field's typed value, left out when it
+    is empty or does not parse (no condition holds on a value that is wrong)."""
+    from host.protocol.values import FieldValueError, coerce_value
+
+    typed: dict[str, Any] = {}
+    for item in fields:
+        raw = values.get(item.key)
+        if not item.settable or raw is None or (raw == "" and item.type is not FieldType.CHECKBOX):
+            continue
+        try:
+            typed[item.key] = coerce_value(item, raw, strict=strict)
+        except FieldValueError:
+            continue
+    return typed
+
+
 def visible_keys(fields: Iterable[Field], values: Mapping[str, Any]) -> set[str]:
     """The keys of the fields a form shows, given typed values (a field without a
     visible_when always; one with it while its condition holds on a shown field's value).

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from host.connector import Field, FieldType
-from host.protocol.fieldrules import pattern_error, required, visible_keys
+from host.protocol.fieldrules import pattern_error, required, typed_values, visible_keys
 from host.protocol.scrub import MASK
 from host.protocol.values import FieldValueError, coerce_value
 
@@ -88,7 +88,7 @@ def validate_config(
     required_when holds is mandatory."""
     fields = sorted(fields, key=lambda f: f.rank)
     known = {f.key for f in fields}
-    typed = _typed_values(fields, values, strict)
+    typed = typed_values(fields, values, strict=strict)
     visible = visible_keys(fields, typed)
     reports: list[FieldReport] = []
     for item in fields:
@@ -131,18 +131,3 @@ def validate_config(
                 report.errors.append(f"{report.value!r} is not in list {item.list_name} ({shown})")
     unknown = sorted(k for k in values if k not in known)
     return ValidationReport(reports, unknown)
-
-
-def _typed_values(fields: list[Field], values: Mapping[str, Any], strict: bool) -> dict[str, Any]:
-    """The values conditions compare: each settable field's typed value, None when it is
-    empty or does not parse (no condition holds on a value that is wrong)."""
-    typed: dict[str, Any] = {}
-    for item in fields:
-        raw = values.get(item.key)
-        if not item.settable or raw is None or (raw == "" and item.type is not FieldType.CHECKBOX):
-            continue
-        try:
-            typed[item.key] = coerce_value(item, raw, strict=strict)
-        except FieldValueError:
-            continue
-    return typed

@@ -252,6 +252,12 @@ def declaration_problems(fields: Iterable[Field]) -> list[str]:
     """What is wrong with the v1.1 metadata of a set of config fields: conditions naming a
     field that is not there or cannot be compared, values of the wrong type, cycles,
     patterns that do not compile or are refused, defaults that do not match their pattern."""
+    items = list(fields)
+    return [*condition_problems(items), *pattern_problems(items)]
+
+
+def condition_problems(fields: Iterable[Field]) -> list[str]:
+    """Conditions naming a missing or incomparable field, values of the wrong type, cycles."""
     from host.protocol.values import FieldValueError, coerce_value
 
     items = list(fields)
@@ -281,27 +287,36 @@ def declaration_problems(fields: Iterable[Field]) -> list[str]:
                     coerce_value(other, value, strict=True)
                 except FieldValueError as exc:
                     problems.append(f"{where} compares {cond.field!r} with {value!r}: {exc}")
-        if item.pattern:
-            if item.type not in PATTERN_TYPES:
-                problems.append(
-                    f"field {item.key!r}: a pattern applies to text and password fields, "
-                    f"not {item.type.value}"
-                )
-            else:
-                try:
-                    compile_pattern(item.pattern)
-                except PatternError as exc:
-                    problems.append(f"field {item.key!r}: pattern {item.pattern!r} {exc}")
-                else:
-                    default = item.default
-                    if isinstance(default, str) and default and pattern_error(item, default):
-                        problems.append(
-                            f"field {item.key!r}: default {default!r} does not match its "
-                            f"pattern {item.pattern!r}"
-                        )
-        elif item.pattern_message:
-            problems.append(f"field {item.key!r}: pattern_message without a pattern")
     problems.extend(_cycles(by_key))
+    return problems
+
+
+def pattern_problems(fields: Iterable[Field]) -> list[str]:
+    """Patterns on fields that take none, that do not compile or are refused, defaults that
+    do not match, messages without a pattern."""
+    problems: list[str] = []
+    for item in fields:
+        if not item.pattern:
+            if item.pattern_message:
+                problems.append(f"field {item.key!r}: pattern_message without a pattern")
+            continue
+        if item.type not in PATTERN_TYPES:
+            problems.append(
+                f"field {item.key!r}: a pattern applies to text and password fields, "
+                f"not {item.type.value}"
+            )
+            continue
+        try:
+            compile_pattern(item.pattern)
+        except PatternError as exc:
+            problems.append(f"field {item.key!r}: pattern {item.pattern!r} {exc}")
+            continue
+        default = item.default
+        if isinstance(default, str) and default and pattern_error(item, default):
+            problems.append(
+                f"field {item.key!r}: default {default!r} does not match its pattern "
+                f"{item.pattern!r}"
+            )
     return problems
 
 

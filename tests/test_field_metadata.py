@@ -409,3 +409,43 @@ def test_the_client_refuses_a_malformed_condition_as_a_shape_error() -> None:
 
         with pytest.raises(ProtocolError, match="unknown keys"):
             asyncio.run(go())
+
+
+# --- the bundled apps use them ---------------------------------------------------------------
+
+
+def test_the_example_app_checks_its_encoding_name_by_pattern() -> None:
+    from erpsync_example_csv.connector import CsvErpConnector
+
+    fields = CsvErpConnector().get_config_fields()
+    groups = [(title, [f.key for f in items]) for title, items in grouped(fields)]
+    assert groups == [
+        ("", ["directory"]),
+        ("File format", ["delimiter", "decimal_separator", "encoding"]),
+        ("", ["expected_files"]),
+    ]
+    report = validate_config(fields, {"directory": "/x", "encoding": "utf 8"})
+    assert report.problems() == ["encoding: an encoding name such as utf-8, cp1252 or latin-1"]
+    assert validate_config(fields, {"directory": "/x", "encoding": "cp1252"}).ok
+
+
+def test_the_mock_shows_and_uses_its_reason_only_while_read_only() -> None:
+    from helpers import MOCK_CONFIG
+
+    from erpsync_mock_erp import MockErpConnector
+    from host.connector import Actor, Connection, ConnectorError
+
+    connector = MockErpConnector(customers=3)
+    fields = connector.get_config_fields()
+    reason = "Month-end closing: ask finance"
+    off = validate_config(fields, {**MOCK_CONFIG, "read_only_reason": reason})
+    assert off.ok and "read_only_reason" not in off.values()
+    on = validate_config(fields, {**MOCK_CONFIG, "read_only": True, "read_only_reason": reason})
+    assert on.ok and on.values()["read_only_reason"] == reason
+    with pytest.raises(ConnectorError) as refused:
+        connector.create_actor(
+            Connection("g", on.values()), Actor("customer", field_values={"name": "x"})
+        )
+    assert refused.value.response.user_explanation.endswith(reason)
+    spaced = validate_config(fields, {**MOCK_CONFIG, "server": "two words"})
+    assert spaced.problems() == ["server: a host name or file path, without spaces"]

@@ -93,6 +93,8 @@ def test_without_prompts_hidden_values_are_dropped_and_required_when_holds(
         "--config", "source=api", "--config", "file_path=/not/used", "--config", "log_file=x",
     )  # fmt: skip
     assert saved.exit_code == 0, saved.output
+    assert "file_path: not used unless source is 'file'; not saved" in saved.stderr
+    assert "log_file: not used unless verbose is true; not saved" in saved.stderr
     config = json.loads(fields_connector("connections", "show", "c", "--json").stdout)["config"]
     assert config == {"source": "api", "api_url": "https://erp.example.test", "verbose": False}
 

@@ -287,6 +287,7 @@ def settle(
                     continue
             fail_validation(report, as_json)
         if check.passed:
+            _note_hidden(fields, values, report)
             return check
         message = f"connection test failed, nothing was saved: {check.message}"
         if interactive:
@@ -295,6 +296,18 @@ def settle(
                 continue
         assert check.response is not None  # valid values are always sent for a test
         fail_test(TestFailed(message, check.response, "test"), as_json)
+
+
+def _note_hidden(fields: list[Field], values: Mapping[str, Any], report: ValidationReport) -> None:
+    """A value given for a field its visible_when hides is not saved: say so, on stderr."""
+    by_key = {f.key: f for f in fields}
+    for item in report.fields:
+        cond = by_key[item.key].visible_when
+        if not item.visible and values.get(item.key) not in (None, "") and cond is not None:
+            click.echo(
+                f"  {safe(item.key)}: not used unless {safe(cond.describe(), 200)}; not saved",
+                err=True,
+            )
 
 
 def fail_validation(report: ValidationReport, as_json: bool) -> NoReturn:

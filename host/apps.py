@@ -26,6 +26,7 @@ from host.connector import (
     FieldType,
 )
 from host.protocol import PROTOCOL_VERSION, is_supported_version
+from host.protocol.fieldrules import declaration_problems
 from host.protocol.values import FieldValueError, coerce_value
 
 ENTRY_POINT_GROUP = "erpsync.apps"
@@ -283,6 +284,11 @@ def _answers_problems(connector: Connector) -> list[str]:
                     f"connector {cid!r}: get_config_fields() returned {_short_repr(fields)}, "
                     "not a list of ConfigField"
                 )
+            elif list(fields) != sorted(connector.config_fields, key=lambda f: f.rank):
+                # an override computes its own fields: their conditions are checked too
+                problems.extend(
+                    f"connector {cid!r}: {p}" for p in declaration_problems(list(fields))
+                )
         except Exception as exc:
             problems.append(f"connector {cid!r}: get_config_fields() raised {_one_line(exc)}")
     return problems
@@ -340,6 +346,8 @@ def validate_declaration(connector: object) -> list[str]:
         if item.key in seen:
             problems.append(f"connector {cid!r}: config field key {item.key!r} is declared twice")
         seen.add(item.key)
+    declared = [item for item in fields if isinstance(item, Field)]
+    problems.extend(f"connector {cid!r}: {p}" for p in declaration_problems(declared))
     return problems
 
 

@@ -56,9 +56,101 @@ class State(enum.StrEnum):
     ERROR = "error"
 
 
+CONDITION_SCALARS = (bool, int, float, str)
+"""The JSON values a condition may compare with (never null, never a list or an object)."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition on another config field's value (protocol v1.1 field metadata).
+
+    Declarative JSON, no expressions: ``{"field": "source", "equals": "file"}`` holds when the
+    field `source` has the value "file"; ``{"field": "source", "in": ["file", "ftp"]}`` when it
+    has one of these. Values are the native JSON of that field's type (true/false for a
+    checkbox). A field that is hidden, empty or invalid has no value: no condition on it holds.
+    """
+
+    field: str
+    values: tuple[Any, ...]
+    op: str = "equals"  # "equals" (one value) or "in" (any of the values)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Condition:
+        """A condition from its JSON shape; ValueError saying what is wrong otherwise."""
+        if isinstance(data, Condition):
+            return data
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                f"a condition must be an object like {{'field': KEY, 'equals': VALUE}}, "
+                f"got {type(data).__name__}"
+            )
+        # A null equals/in counts as left out (a peer serialising both keys of a model).
+        data = {k: v for k, v in data.items() if not (k in ("equals", "in") and v is None)}
+        extra = sorted(str(k) for k in data if k not in ("field", "equals", "in"))
+        if extra:
+            raise ValueError(f"a condition has unknown keys {extra}; use field and equals or in")
+        name = data.get("field")
+        if not isinstance(name, str) or not name:
+            raise ValueError("a condition names no field (field: KEY)")
+        if ("equals" in data) == ("in" in data):
+            raise ValueError(f"a condition on {name!r} needs exactly one of equals or in")
+        if "equals" in data:
+            values: tuple[Any, ...] = (data["equals"],)
+            op = "equals"
+        else:
+            given = data["in"]
+            if not isinstance(given, list | tuple) or not given:
+                raise ValueError(f"a condition on {name!r}: in must be a non-empty list")
+            values, op = tuple(given), "in"
+        for value in values:
+            if not isinstance(value, CONDITION_SCALARS):
+                raise ValueError(
+                    f"a condition on {name!r} compares with {value!r}: use true/false, a "
+                    "number or a string"
+                )
+        return cls(name, values, op)
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.op == "equals":
+            return {"field": self.field, "equals": self.values[0]}
+        return {"field": self.field, "in": list(self.values)}
+
+    def holds(self, value: Any) -> bool:
+        """Whether the other field's typed value (None: no value) meets the condition."""
+        return value is not None and any(_same(value, v) for v in self.values)
+
+    def describe(self) -> str:
+        """For messages: `source is 'file'`, `source is one of 'a', 'b'`."""
+        shown = ", ".join(_json_text(v) for v in self.values)
+        return f"{self.field} is {'one of ' if self.op == 'in' else ''}{shown}"
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    """Equality of JSON values without Python's True == 1."""
+    if isinstance(value, bool) or isinstance(wanted, bool):
+        return isinstance(value, bool) and isinstance(wanted, bool) and value is wanted
+    if isinstance(value, int | float) and isinstance(wanted, int | float):
+        return bool(value == wanted)
+    return type(value) is type(wanted) and bool(value == wanted)
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _condition(value: Any) -> Condition | None:
+    return None if value is None else Condition.from_dict(value)
+
+
 @dataclass(frozen=True)
 class Field:
-    """Metadata of one field: a config field of a connector or a field of an actor type."""
+    """Metadata of one field: a config field of a connector or a field of an actor type.
+
+    The v1.1 keys (visible_when ... pattern_message) are optional: left out, a field
+    behaves as in 1.0. See docs/protocol.md, "Field metadata (v1.1)".
+    """
 
     key: str
     display_name: str
@@ -69,11 +161,31 @@ class Field:
     max_length: int = 0
     list_name: str = ""
     rank: int = 0
+    visible_when: Condition | None = None
+    """Shown (and its value kept) only while this condition on another field holds."""
+    required_when: Condition | None = None
+    """Mandatory while this condition holds (and the field is shown)."""
+    group: str = ""
+    """The title of the group of a long form this field is shown in ("": no group)."""
+    placeholder: str = ""
+    """An example shown in the empty input, never a value."""
+    help: str = ""
+    """Longer help than `description`, shown beside or below the input."""
+    pattern: str = ""
+    """A regular expression (Python syntax) a non-empty text value must match in full."""
+    pattern_message: str = ""
+    """What a value must look like, shown when it does not match `pattern`."""
 
     def __post_init__(self) -> None:
-        # Accept plain strings so partners can write type="integer".
+        # Accept plain strings so partners can write type="integer", and conditions as the
+        # JSON they travel as ({"field": "source", "equals": "file"}).
         object.__setattr__(self, "type", FieldType(self.type))
         object.__setattr__(self, "access", Access(self.access))
+        object.__setattr__(self, "visible_when", _condition(self.visible_when))
+        object.__setattr__(self, "required_when", _condition(self.required_when))
+        for name in ("group", "placeholder", "help", "pattern", "pattern_message"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"field {self.key!r}: {name} must be a string")
 
     @property
     def is_secret(self) -> bool:
@@ -95,10 +207,25 @@ class Field:
             "max_length": self.max_length,
             "list_name": self.list_name,
             "rank": self.rank,
+            **self.metadata_dict(),
         }
+
+    def metadata_dict(self) -> dict[str, Any]:
+        """The v1.1 keys this field declares; none for a field that declares none (a 1.0
+        field's JSON is unchanged)."""
+        extra: dict[str, Any] = {}
+        for name in ("visible_when", "required_when"):
+            condition = getattr(self, name)
+            if condition is not None:
+                extra[name] = condition.to_dict()
+        for name in ("group", "placeholder", "help", "pattern", "pattern_message"):
+            if getattr(self, name):
+                extra[name] = getattr(self, name)
+        return extra
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Field:
+        """A field from its JSON; keys left out (1.0) mean 1.0 behaviour."""
         return cls(
             key=data["key"],
             display_name=data.get("display_name") or data["key"],
@@ -109,6 +236,13 @@ class Field:
             max_length=int(data.get("max_length") or 0),
             list_name=data.get("list_name") or "",
             rank=int(data.get("rank") or 0),
+            visible_when=data.get("visible_when"),
+            required_when=data.get("required_when"),
+            group=data.get("group") or "",
+            placeholder=data.get("placeholder") or "",
+            help=data.get("help") or "",
+            pattern=data.get("pattern") or "",
+            pattern_message=data.get("pattern_message") or "",
         )
 
 

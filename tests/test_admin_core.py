@@ -166,6 +166,7 @@ def test_the_form_lists_fields_in_rank_order_with_their_list_items(
         "company",
         "decimal_separator",
         "read_only",
+        "read_only_reason",
         "note",
     ]
     assert form.secret_keys == ["password"]

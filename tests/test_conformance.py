@@ -141,7 +141,7 @@ def test_a_url_with_a_token_is_checked_and_a_wrong_token_exits_5(
     report = report_of(good)
     assert report["config_source"] == "given"
     assert set(statuses(report).values()) == {"pass"}
-    assert len(report["checks"]) == 8  # type: ignore[arg-type]
+    assert len(report["checks"]) == 10  # type: ignore[arg-type]
     bad = invoke("apps", "check", mock_server.url, "--token", "wrong", *only)
     assert "refused the token" in assert_one_line_error(bad, EXIT_PROTOCOL)
 

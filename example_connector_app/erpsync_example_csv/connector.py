@@ -74,6 +74,7 @@ class CsvErpConnector(Connector):
             "the connector's operator set (ERPSYNC_CSV_ROOT); absolute or relative to it",
             max_length=500,
             rank=10,
+            placeholder="/srv/erp/export",
         ),
         ConfigField(
             "delimiter",
@@ -83,6 +84,7 @@ class CsvErpConnector(Connector):
             default=DEFAULT_DELIMITER,
             list_name="delimiters",
             rank=20,
+            group="File format",
         ),
         ConfigField(
             "decimal_separator",
@@ -92,6 +94,7 @@ class CsvErpConnector(Connector):
             default=DEFAULT_DECIMAL_SEPARATOR,
             list_name="decimal_separators",
             rank=30,
+            group="File format",
         ),
         ConfigField(
             "encoding",
@@ -101,6 +104,14 @@ class CsvErpConnector(Connector):
             default=DEFAULT_ENCODING,
             max_length=40,
             rank=40,
+            group="File format",
+            help="Open one of the files in an editor that shows its encoding if unsure; "
+            "exports from Windows ERPs are often cp1252.",
+            placeholder="utf-8",
+            # v1.1 field metadata: the host checks the shape before the connector looks the
+            # name up (an unknown but well-formed name is the connector's unknown_encoding).
+            pattern=r"[A-Za-z][A-Za-z0-9_.:-]*",
+            pattern_message="an encoding name such as utf-8, cp1252 or latin-1",
         ),
         ConfigField(
             "expected_files",

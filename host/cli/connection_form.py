@@ -64,23 +64,41 @@ def show_text(item: Field) -> None:
 
 
 def field_errors(item: Field, value: Any, lists: Lists) -> list[str]:
-    """What is wrong with one typed value, checked as the whole form will be."""
+    """What is wrong with one typed value, checked as the whole form will be (its type,
+    length, pattern and list; whether it is shown or mandatory is the caller's)."""
+    from dataclasses import replace
+
     from host.protocol.validation import validate_config
 
-    report = validate_config([item], {item.key: value}, lists=lists)
+    alone = replace(item, visible_when=None, required_when=None)
+    report = validate_config([alone], {item.key: value}, lists=lists)
     return [error for f in report.fields for error in f.errors]
 
 
-def ask_field(item: Field, values: dict[str, Any], lists: Lists, stored: Any = None) -> None:
+def ask_field(
+    item: Field,
+    values: dict[str, Any],
+    lists: Lists,
+    stored: Any = None,
+    *,
+    mandatory: bool | None = None,
+) -> None:
     """Ask for one field until its value passes the local check; store it in `values`.
 
     With a stored value (editing) it is the default, and an empty password answer keeps it.
+    `mandatory` None means as declared (a required_when that holds makes it True).
     """
     from host.connector import Access, FieldType
     from host.protocol.values import default_value
 
+    if mandatory is None:
+        mandatory = item.access is Access.MANDATORY
     if item.description:
         click.echo(f"{safe(item.display_name)}: {safe(item.description, 500)}", err=True)
+    if item.help:
+        click.echo(f"  {safe(item.help, 1000)}", err=True)
+    if item.placeholder:
+        click.echo(f"  for example: {safe(item.placeholder, 200)}", err=True)
     default = stored if stored is not None else default_value(item)
     label = _label(item)
     while True:
@@ -92,7 +110,7 @@ def ask_field(item: Field, values: dict[str, Any], lists: Lists, stored: Any = N
             if not answer and stored:
                 values.pop(item.key, None)  # the stored secret is merged in later
                 return
-            if not answer and item.access is Access.MANDATORY:
+            if not answer and mandatory:
                 click.echo(f"  {safe(item.key)} is mandatory: type it (Ctrl-C aborts)", err=True)
                 continue
         elif item.type is FieldType.LIST and item.list_name in lists:
@@ -104,7 +122,7 @@ def ask_field(item: Field, values: dict[str, Any], lists: Lists, stored: Any = N
             answer = click.confirm(label, default=bool(default), err=True)
         elif default is not None:
             answer = _ask(label, str(default))
-        elif item.access is Access.MANDATORY:
+        elif mandatory:
             answer = click.prompt(label, err=True)  # asks again until something is typed
         else:
             answer = click.prompt(label, default="", show_default=False, err=True)
@@ -121,17 +139,46 @@ def prompt_missing(
     lists: Lists,
     current: Mapping[str, Any] | None = None,
 ) -> None:
-    """Show label fields and ask for each settable field not given, in rank order.
+    """Show label fields and ask for each settable field not given: group by group (a
+    group's title first), in rank order, skipping the fields whose visible_when does not
+    hold on the values so far.
 
     When editing, `current` holds the stored values: they are the defaults.
     """
     from host.connector import FieldType
+    from host.protocol.fieldrules import grouped
 
-    for item in sorted(fields, key=lambda f: f.rank):
-        if item.type is FieldType.LABEL:
-            show_text(item)
-        elif item.settable and item.key not in values:
-            ask_field(item, values, lists, (current or {}).get(item.key))
+    for title, items in grouped(fields):
+        titled = not title
+        for item in items:
+            shown, mandatory = _state(fields, item, values, current)
+            if not shown or not (item.type is FieldType.LABEL or item.key not in values):
+                continue
+            if not item.settable and item.type is not FieldType.LABEL:
+                continue
+            if not titled:
+                click.echo(f"\n== {safe(title, 100)} ==", err=True)
+                titled = True
+            if item.type is FieldType.LABEL:
+                show_text(item)
+            else:
+                stored = (current or {}).get(item.key)
+                ask_field(item, values, lists, stored, mandatory=mandatory)
+
+
+def _state(
+    fields: list[Field], item: Field, values: Mapping[str, Any], current: Mapping[str, Any] | None
+) -> tuple[bool, bool]:
+    """Whether `item` is shown, and mandatory, given the values so far over the stored
+    ones and the connector's defaults."""
+    from host.admin.forms import apply_defaults
+    from host.protocol.fieldrules import required, typed_values, visible_keys
+
+    merged = {**(current or {}), **values}
+    apply_defaults(fields, merged)
+    typed = typed_values(fields, merged)
+    visible = visible_keys(fields, typed)
+    return item.key in visible, required(item, typed, visible)
 
 
 def offer_change(
@@ -147,7 +194,11 @@ def offer_change(
 
     if not click.confirm(question, default=True, err=True):
         return False
-    settable = [f for f in sorted(fields, key=lambda f: f.rank) if f.settable]
+    settable = [
+        f
+        for f in sorted(fields, key=lambda f: f.rank)
+        if f.settable and _state(fields, f, values, current)[0]
+    ]
     merged = {**(current or {}), **values}
     for item in settable:
         value = merged.get(item.key)
@@ -158,8 +209,26 @@ def offer_change(
         "Field to change", suggested, type=_Choice([f.key for f in settable]), show_choices=False
     )
     item = next(f for f in settable if f.key == key)
-    ask_field(item, values, lists, (current or {}).get(key))
+    ask_field(
+        item,
+        values,
+        lists,
+        (current or {}).get(key),
+        mandatory=_state(fields, item, values, current)[1],
+    )
+    _ask_newly_shown(fields, values, lists, current)
     return True
+
+
+def _ask_newly_shown(
+    fields: list[Field], values: dict[str, Any], lists: Lists, current: Mapping[str, Any] | None
+) -> None:
+    """After a change, the fields it shows that have no value yet are asked too."""
+    for item in sorted(fields, key=lambda f: f.rank):
+        if item.settable and item.key not in values and (current or {}).get(item.key) is None:
+            shown, mandatory = _state(fields, item, values, current)
+            if shown and item.visible_when is not None:
+                ask_field(item, values, lists, None, mandatory=mandatory)
 
 
 def show_report(report: ValidationReport) -> None:
@@ -218,6 +287,7 @@ def settle(
                     continue
             fail_validation(report, as_json)
         if check.passed:
+            _note_hidden(fields, values, report)
             return check
         message = f"connection test failed, nothing was saved: {check.message}"
         if interactive:
@@ -226,6 +296,18 @@ def settle(
                 continue
         assert check.response is not None  # valid values are always sent for a test
         fail_test(TestFailed(message, check.response, "test"), as_json)
+
+
+def _note_hidden(fields: list[Field], values: Mapping[str, Any], report: ValidationReport) -> None:
+    """A value given for a field its visible_when hides is not saved: say so, on stderr."""
+    by_key = {f.key: f for f in fields}
+    for item in report.fields:
+        cond = by_key[item.key].visible_when
+        if not item.visible and values.get(item.key) not in (None, "") and cond is not None:
+            click.echo(
+                f"  {safe(item.key)}: not used unless {safe(cond.describe(), 200)}; not saved",
+                err=True,
+            )
 
 
 def fail_validation(report: ValidationReport, as_json: bool) -> NoReturn:

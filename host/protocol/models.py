@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+)
 
 T = TypeVar("T")
 
@@ -74,6 +79,28 @@ class InfoModel(BaseModel):
     capabilities: Capabilities | None = Field(None, description="v1.1; absent from 1.0")
 
 
+ConditionScalar = bool | int | float | str
+
+
+class ConditionEquals(BaseModel):
+    """v1.1: holds when the other field's value is `equals` (native JSON of its type)."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: str = Field(min_length=1, description="the key of another config field")
+    equals: ConditionScalar
+
+
+class ConditionIn(BaseModel):
+    """v1.1: holds when the other field's value is one of `in`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    field: str = Field(min_length=1, description="the key of another config field")
+    in_: list[ConditionScalar] = Field(alias="in", min_length=1)
+
+
+ConditionModel = ConditionEquals | ConditionIn
+
+
 class FieldModel(BaseModel):
     key: str
     display_name: str
@@ -84,6 +111,19 @@ class FieldModel(BaseModel):
     max_length: int = Field(0, ge=0)
     list_name: str = ""
     rank: int = 0
+    visible_when: ConditionModel | None = Field(
+        None, description="v1.1: shown, and its value kept, only while this holds"
+    )
+    required_when: ConditionModel | None = Field(
+        None, description="v1.1: mandatory while this holds (and the field is shown)"
+    )
+    group: str = Field("", description="v1.1: title of the group of fields it is shown in")
+    placeholder: str = Field("", description="v1.1: example text of the empty input")
+    help: str = Field("", description="v1.1: longer help than description")
+    pattern: str = Field(
+        "", description="v1.1: a regular expression a non-empty text value must match in full"
+    )
+    pattern_message: str = Field("", description="v1.1: shown when a value does not match")
 
 
 class ConfigBody(BaseModel):

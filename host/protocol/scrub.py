@@ -156,7 +156,8 @@ class Scrubber:
         )
 
     def field(self, item: Field) -> Field:
-        """A field's label, description and text default scrubbed; key and type are kept."""
+        """A field's texts (label, description, help, placeholder, group, pattern message) and
+        text default scrubbed; key, type, conditions and pattern are kept."""
         if not self.secrets:
             return item
         from dataclasses import replace
@@ -169,6 +170,10 @@ class Scrubber:
             display_name=self.value(item.display_name),
             description=self.value(item.description),
             default=default,
+            help=self.value(item.help),
+            placeholder=self.value(item.placeholder),
+            group=self.value(item.group),
+            pattern_message=self.value(item.pattern_message),
         )
 
     def data(self, value: Any, keep: Iterable[str] = ()) -> Any:

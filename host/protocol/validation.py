@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from host.connector import Access, Field, FieldType
+from host.connector import Field, FieldType
+from host.protocol.fieldrules import pattern_error, required, typed_values, visible_keys
 from host.protocol.scrub import MASK
 from host.protocol.values import FieldValueError, coerce_value
 
@@ -78,24 +79,32 @@ def validate_config(
     require_mandatory: bool = True,
     strict: bool = False,
 ) -> ValidationReport:
-    """Type-check, length-check and mandatory-check `values`; `lists` adds list membership.
+    """Type-check, length-check, pattern-check and mandatory-check `values`; `lists` adds
+    list membership.
 
     `strict` takes wire values: native JSON of each type only (see coerce_value); without it
-    strings are parsed, as typed on the command line."""
+    strings are parsed, as typed on the command line. A field hidden by its visible_when
+    (v1.1) is not checked and its value is dropped (`visible` False, no value); one whose
+    required_when holds is mandatory."""
     fields = sorted(fields, key=lambda f: f.rank)
     known = {f.key for f in fields}
+    typed = typed_values(fields, values, strict=strict)
+    visible = visible_keys(fields, typed)
     reports: list[FieldReport] = []
     for item in fields:
         raw = values.get(item.key)
         report = FieldReport(item.key, item.display_name, None, secret=item.is_secret)
         reports.append(report)
+        if item.key not in visible:
+            report.visible = False
+            continue
         if item.type is FieldType.LABEL:
             report.visible = True
             report.value = None
             if raw not in (None, ""):
                 report.errors.append("is a label and cannot be given a value")
             continue
-        if item.access is Access.READONLY:
+        if not item.settable:
             if raw not in (None, ""):
                 report.errors.append("is read-only and cannot be set")
             continue
@@ -108,8 +117,12 @@ def validate_config(
             report.errors.append(str(exc))
             continue
         if report.value is None:
-            if require_mandatory and item.access is Access.MANDATORY:
+            if require_mandatory and required(item, typed, visible):
                 report.errors.append("is mandatory")
+            continue
+        mismatch = pattern_error(item, report.value)
+        if mismatch:
+            report.errors.append(mismatch)
             continue
         if item.type is FieldType.LIST and lists is not None and item.list_name in lists:
             choices = list(lists[item.list_name])

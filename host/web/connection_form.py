@@ -39,6 +39,10 @@ class FieldView:
     stored: bool = False
     options: list[tuple[str, str]] = field(default_factory=list)
     step: str = ""
+    shown: bool = True
+    """False: its visible_when does not hold for the values drawn (the script keeps it so)."""
+    required_now: bool = False
+    """Its required_when holds for the values drawn."""
 
     @property
     def name(self) -> str:
@@ -48,7 +52,30 @@ class FieldView:
     def mandatory(self) -> bool:
         from host.connector import Access
 
-        return self.decl.access is Access.MANDATORY
+        return self.decl.access is Access.MANDATORY or self.required_now
+
+    @property
+    def group(self) -> str:
+        return self.decl.group
+
+    @property
+    def visible_when(self) -> str:
+        """The condition for the page's script: JSON naming the input it reads."""
+        return _condition_json(self.decl.visible_when)
+
+    @property
+    def required_when(self) -> str:
+        return _condition_json(self.decl.required_when)
+
+
+def _condition_json(cond: Any) -> str:
+    """{"input": "cfg.<key>", "values": [...]}, or "" without a condition (escaped by the
+    template as an attribute value)."""
+    import json
+
+    if cond is None:
+        return ""
+    return json.dumps({"input": CONFIG_PREFIX + cond.field, "values": list(cond.values)})
 
 
 def _shown_value(item: Field, value: Any) -> Any:
@@ -70,21 +97,31 @@ def _shown_value(item: Field, value: Any) -> Any:
 def field_views(
     form: Form, values: dict[str, Any] | None, stored_secrets: set[str]
 ) -> list[FieldView]:
-    """The connector's fields in rank order; `values` None means a new connection (the
-    connector's defaults), else a connection's stored non-secret values."""
+    """The connector's fields group by group in rank order; `values` None means a new
+    connection (the connector's defaults), else a connection's stored non-secret values.
+    Which are shown and mandatory follows from those values (v1.1 conditions)."""
     from host.connector import Access, FieldType
+    from host.protocol.fieldrules import grouped, required, typed_values, visible_keys
     from host.protocol.values import FieldValueError, default_value
 
-    views = []
-    for index, item in enumerate(form.ranked, start=1):
+    ordered = [item for _, items in grouped(form.fields) for item in items]
+    drawn: dict[str, Any] = {}
+    for item in ordered:
         if values is None:
             try:
-                raw = default_value(item)
+                drawn[item.key] = default_value(item)
             except FieldValueError:
-                raw = None
+                drawn[item.key] = None
         else:
-            raw = values.get(item.key)
+            drawn[item.key] = values.get(item.key)
+    typed = typed_values(ordered, drawn)
+    visible = visible_keys(ordered, typed)
+    views = []
+    for index, item in enumerate(ordered, start=1):
+        raw = drawn[item.key]
         view = FieldView(index, item, "text")
+        view.shown = item.key in visible
+        view.required_now = required(item, typed, visible) and item.access is not Access.MANDATORY
         if item.type is FieldType.LABEL:
             view.input = "label"
             view.value = "" if item.default is None else str(item.default)

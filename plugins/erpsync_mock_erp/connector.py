@@ -124,6 +124,9 @@ class MockErpConnector(Connector):
             default=DEMO_SERVER,
             max_length=500,
             rank=10,
+            placeholder="erp.example.com",
+            pattern=r"\S+",
+            pattern_message="a host name or file path, without spaces",
         ),
         ConfigField(
             "username",
@@ -158,6 +161,7 @@ class MockErpConnector(Connector):
             default=".",
             list_name="decimal_separators",
             rank=50,
+            group="Advanced",
         ),
         ConfigField(
             "read_only",
@@ -166,6 +170,20 @@ class MockErpConnector(Connector):
             description="Never write to the ERP",
             default=False,
             rank=60,
+            group="Advanced",
+        ),
+        ConfigField(
+            "read_only_reason",
+            "Why writes are refused",
+            FieldType.TEXT,
+            description="Told to whoever tries to write",
+            help="Shown in the error a write gets while this connection is read only, "
+            "for example who to ask to change it.",
+            placeholder="Month-end closing: ask finance",
+            max_length=200,
+            rank=65,
+            group="Advanced",
+            visible_when={"field": "read_only", "equals": True},
         ),
         ConfigField(
             "note",
@@ -448,8 +466,10 @@ class MockErpConnector(Connector):
 
     def _check_writable(self, connection: Connection) -> None:
         if connection.config.get("read_only"):
+            reason = str(connection.config.get("read_only_reason") or "").strip()
             raise ConnectorError(
-                "This ERP connection is read only; nothing was written.",
+                "This ERP connection is read only; nothing was written."
+                + (f" {reason}" if reason else ""),
                 "config read_only is set",
                 "read_only",
             )

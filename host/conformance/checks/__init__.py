@@ -15,6 +15,7 @@ from host.conformance.context import describe
 RUN_ORDER = (
     "config",
     "config_invalid",
+    "config_rules",
     "auth",
     "capabilities",
     "connection",

@@ -139,6 +139,24 @@ def field_shape_problems(data: list[Any]) -> list[str]:
         max_length = item.get("max_length", 0)
         if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 0:
             problems.append(f"{key}: max_length {max_length!r} is not an integer >= 0")
+        problems.extend(f"{key}: {p}" for p in _metadata_shape_problems(item))
+    return problems
+
+
+def _metadata_shape_problems(item: dict[str, Any]) -> list[str]:
+    """The v1.1 keys, when present: conditions of the documented shape, texts as strings."""
+    from host.connector import Condition
+
+    problems = []
+    for name in ("visible_when", "required_when"):
+        if item.get(name) is not None:
+            try:
+                Condition.from_dict(item[name])
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+    for name in ("group", "placeholder", "help", "pattern", "pattern_message"):
+        if item.get(name) is not None and not isinstance(item[name], str):
+            problems.append(f"{name} {str(item[name])[:40]!r} is not a string")
     return problems
 
 

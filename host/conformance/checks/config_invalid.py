@@ -9,7 +9,7 @@ from typing import Any
 from host.conformance.checks.registry import check
 from host.conformance.context import Context, fresh_guid
 from host.conformance.model import Need, fail, skip
-from host.connector import Access, Field, FieldType
+from host.connector import Field, FieldType
 from host.protocol import operations as ops
 
 NOT_AN_ITEM = "erpsync-conformance-not-an-item"
@@ -27,12 +27,17 @@ WRONG_TYPE: dict[FieldType, Any] = {
 
 
 def variants(fields: list[Field], values: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(what, config) pairs that each break exactly one rule of one field."""
+    """(what, config) pairs that each break exactly one rule of one field (a field shown
+    with these values: a hidden one's value is dropped, never checked)."""
+    from host.protocol.fieldrules import required, typed_values, visible_keys
+
+    typed = typed_values(fields, values, strict=True)
+    visible = visible_keys(fields, typed)
     out: list[tuple[str, dict[str, Any]]] = []
     for item in fields:
-        if not item.settable:
+        if not item.settable or item.key not in visible:
             continue
-        if item.access is Access.MANDATORY:
+        if required(item, typed, visible):
             blank: Any = "" if item.type in (FieldType.TEXT, FieldType.PASSWORD) else None
             out.append((f"{item.key} blank", {**values, item.key: blank}))
         out.append(

@@ -6,6 +6,11 @@
 // "the values tested"; any change makes the current serialisation differ and disables OK.
 // (The server checks the same on OK with its signature of the tested values.)
 //
+// Conditions (field metadata v1.1): a field whose box carries data-visible-when is shown only
+// while the input it names holds one of the values; hidden, its inputs are disabled, so they
+// are neither sent nor counted as missing (the server drops hidden values all the same).
+// data-required-when makes its input mandatory while the condition holds.
+//
 // Scope: the scope dialog (a native <dialog>: Escape closes it, focus stays inside) searches
 // users and groups with htmx; ticking one adds it to the form's picked list (hidden inputs
 // named user / group), built with DOM calls only (names are text, never markup).
@@ -34,6 +39,86 @@
       }
     }
     return JSON.stringify(parts);
+  }
+
+  function inputValue(name) {
+    // The value the condition compares: null when the input is absent, hidden or empty.
+    var el = form.elements.namedItem(name);
+    if (!el || el.disabled || (el.closest && el.closest("[hidden]"))) {
+      return null;
+    }
+    if (el.type === "checkbox") {
+      return el.checked;
+    }
+    if (el.value === "") {
+      return null;
+    }
+    if (el.type === "number") {
+      var number = Number(el.value);
+      return isNaN(number) ? null : number;
+    }
+    return el.value;
+  }
+
+  function holds(attribute) {
+    var condition;
+    try {
+      condition = JSON.parse(attribute);
+    } catch (error) {
+      return true;
+    }
+    var value = inputValue(condition.input);
+    if (value === null) {
+      return false;
+    }
+    for (var i = 0; i < condition.values.length; i++) {
+      var wanted = condition.values[i];
+      if (typeof wanted === typeof value && wanted === value) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  function applyConditions() {
+    // Chains (a field shown by a field shown by another) settle in a few passes.
+    var boxes = form.querySelectorAll("[data-visible-when], [data-required-when]");
+    for (var pass = 0; pass < 5; pass++) {
+      var changed = false;
+      for (var i = 0; i < boxes.length; i++) {
+        var box = boxes[i];
+        var visible = box.hasAttribute("data-visible-when") ?
+          holds(box.getAttribute("data-visible-when")) : true;
+        if (box.hidden === visible) {
+          box.hidden = !visible;
+          changed = true;
+        }
+        var inputs = box.querySelectorAll("input, select, textarea");
+        for (var j = 0; j < inputs.length; j++) {
+          inputs[j].disabled = locked || !visible;
+        }
+        if (box.hasAttribute("data-required-when") && inputs.length) {
+          var input = inputs[0];
+          var required = visible && (input.getAttribute("data-declared-mandatory") === "true" ||
+            holds(box.getAttribute("data-required-when")));
+          var star = box.querySelector(".mandatory");
+          if (required) {
+            input.setAttribute("data-mandatory", "true");
+            input.setAttribute("aria-required", "true");
+          } else {
+            input.removeAttribute("data-mandatory");
+            input.removeAttribute("aria-required");
+            input.removeAttribute("required");
+          }
+          if (star) {
+            star.hidden = !required;
+          }
+        }
+      }
+      if (!changed) {
+        break;
+      }
+    }
   }
 
   function missingMandatory() {
@@ -72,8 +157,13 @@
     }
   }
 
-  form.addEventListener("input", update);
-  form.addEventListener("change", update);
+  function changed() {
+    applyConditions();
+    update();
+  }
+
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
 
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
@@ -98,6 +188,7 @@
       }
       update();
     } else if (target.id === "config-fields") {
+      applyConditions();
       testedValues = null;
       document.getElementById("test-result").textContent = "";
       document.getElementById("tested-token").value = "";
@@ -189,5 +280,6 @@
     opener.focus();
   });
 
+  applyConditions();
   update();
 })();

@@ -24,20 +24,25 @@ if TYPE_CHECKING:
 OnStep = Callable[[Step], None]
 
 
-async def apply_plan(registry: Registry, plan: Plan, on_step: OnStep | None = None) -> list[Step]:
-    """Carry out `plan`'s pending steps in order; `on_step` is called after each one. Returns
-    the steps done; an AdminError stops it (the steps done before it stay done)."""
+async def apply_plan(
+    registry: Registry,
+    plan: Plan,
+    on_step: OnStep | None = None,
+    on_start: OnStep | None = None,
+) -> list[Step]:
+    """Carry out `plan`'s pending steps in order; `on_start` and `on_step` are called before
+    and after each one. Returns the steps done; an AdminError stops it (the steps done
+    before it stay done)."""
     done: list[Step] = []
-    deletions = [s for s in plan.pending if s.action == DELETE]
-    for step in plan.pending:
+    pending = [s for s in plan.pending if s.action != DELETE]
+    pending += _deletion_order([s for s in plan.pending if s.action == DELETE])
+    for step in pending:
+        if on_start is not None:
+            on_start(step)
         if step.action == DELETE:
-            continue
-        await _carry_out(registry, plan, step)
-        done.append(step)
-        if on_step is not None:
-            on_step(step)
-    for step in _deletion_order(deletions):
-        await _delete(registry, step)
+            await _delete(registry, step)
+        else:
+            await _carry_out(registry, plan, step)
         done.append(step)
         if on_step is not None:
             on_step(step)

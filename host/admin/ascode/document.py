@@ -97,14 +97,12 @@ class Desired:
 
 # --- paths and names --------------------------------------------------------------------------
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
 
 def path_of(*parts: str) -> str:
     """A dotted path as TOML writes keys: bare where it can, else quoted."""
-    import json
+    from host.admin.ascode.tomlwrite import key
 
-    return ".".join(p if _BARE_KEY.fullmatch(p) else json.dumps(p) for p in parts)
+    return ".".join(key(p) for p in parts)
 
 
 def env_name(*parts: str) -> str:
@@ -140,9 +138,9 @@ def dumps(document: Mapping[str, Any], fmt: str = "toml") -> str:
     """The document as file text; the same document always gives the same bytes."""
     data = without_none(document)
     if fmt == "toml":
-        import tomli_w
+        from host.admin.ascode.tomlwrite import dumps as toml_dumps
 
-        return HEADER + "\n" + tomli_w.dumps(data)
+        return HEADER + "\n" + toml_dumps(data)
     if fmt == "yaml":
         yaml = _yaml()
         text = yaml.safe_dump(

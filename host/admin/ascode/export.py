@@ -33,6 +33,9 @@ def sync_document(registry: Registry, name: str) -> dict[str, Any]:
     document = export_settings(registry, name)
     document.pop("format", None)
     document.pop("connection", None)
+    for part in ("types", "lists"):  # by name; within them, as exported (ranks mean order)
+        if isinstance(document.get(part), dict):
+            document[part] = dict(sorted(document[part].items()))
     return document
 
 
@@ -108,7 +111,7 @@ def _export(registry: Registry) -> dict[str, Any]:
             config[key] = {"env": secret_envs[f"{conn.name}\0{key}"]}
         entry["config"] = dict(sorted(config.items()))
         if has_sync_settings(registry, conn.guid):
-            entry["sync"] = _sorted(sync_document(registry, conn.name))
+            entry["sync"] = sync_document(registry, conn.name)
         connections[conn.name] = entry
     if connections:
         document["connections"] = connections
@@ -116,13 +119,3 @@ def _export(registry: Registry) -> dict[str, Any]:
     if priority:
         document["sync_priority"] = priority
     return document
-
-
-def _sorted(value: Any) -> Any:
-    """Mappings with their keys sorted, at every depth; lists keep their order (it means
-    something: field ranks, priority)."""
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
-    return value

@@ -298,12 +298,14 @@ def _check_config(
     secret_keys = set(form.secret_keys)
     values: dict[str, Any] = {}
     ok = True
+    unread: set[str] = set()  # already a problem: not "is mandatory" too
     for key, value in conn.config.items():
         where = f"{path}.{path_of(key)}"
         if isinstance(value, SecretRef):
             resolved = resolver.resolve(value, where, CONFIG_FILE_LIMIT)
             if resolved is None:
                 ok = False
+                unread.add(key)
                 continue
             values[key] = resolved
         elif key in secret_keys:
@@ -313,11 +315,12 @@ def _check_config(
                 '{ env = "NAME" } or { file = "PATH" } (and rotate this secret: it was in a file)',
             )
             ok = False
+            unread.add(key)
         else:
             values[key] = value
     report = validate(form, values)
     for item in report.fields:
-        for error in item.errors:
+        for error in [] if item.key in unread else item.errors:
             problems.add(f"{path}.{path_of(item.key)}", error)
     for key in report.unknown_keys:
         problems.add(

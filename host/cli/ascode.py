@@ -99,7 +99,7 @@ def apply(
         format_of,
         loads,
         make_plan,
-        parse,
+        read,
     )
     from host.admin.errors import AdminError
     from host.files import FileReadError, read_bounded_text
@@ -111,8 +111,9 @@ def apply(
     registry = open_registry(db_path, create=not dry_run)
     new_home = _no_registry_yet()
     try:
-        desired = parse(loads(text, format_of(file, fmt), file))
-        plan = run_async(make_plan(registry, desired, Path(file).resolve().parent, prune=prune))
+        desired, problems = read(loads(text, format_of(file, fmt), file))
+        base = Path(file).resolve().parent
+        plan = run_async(make_plan(registry, desired, base, prune=prune, problems_found=problems))
     except FileProblems as exc:
         _fail_problems(file, exc.problems, as_json)
     if not as_json:

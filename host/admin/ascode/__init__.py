@@ -17,6 +17,7 @@ from host.admin.ascode.document import (
     format_of,
     loads,
     parse,
+    read,
 )
 from host.admin.ascode.export import export_home
 from host.admin.ascode.plan import CREATE, DELETE, UNCHANGED, UPDATE, Plan, Step, make_plan
@@ -41,4 +42,5 @@ __all__ = [
     "loads",
     "make_plan",
     "parse",
+    "read",
 ]

@@ -192,15 +192,22 @@ def loads(text: str, fmt: str, where: str) -> Any:
 
 
 def parse(data: Any) -> Desired:
-    """The file's data as a Desired home, or FileProblems listing every structural mistake.
+    """The file's data as a Desired home, or FileProblems listing every structural mistake."""
+    desired, problems = read(data)
+    if problems:
+        raise FileProblems(problems)
+    return desired
+
+
+def read(data: Any) -> tuple[Desired, list[str]]:
+    """The file's data as a Desired home (what could be read of it) and every structural
+    mistake, so the references of the rest can still be checked and all reported at once.
 
     Names are checked by the one rule for names; references between parts (a connection's
     connector, users and groups) are checked later against the file and the home together."""
     reader = _Reader()
     desired = reader.document(data)
-    if reader.problems:
-        raise FileProblems(reader.problems)
-    return desired
+    return desired, reader.problems
 
 
 class _Reader:

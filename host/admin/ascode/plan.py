@@ -143,25 +143,44 @@ class _Resolver:
 
 
 async def make_plan(
-    registry: Registry, desired: Desired, base: Path, *, prune: bool = False
+    registry: Registry,
+    desired: Desired,
+    base: Path,
+    *,
+    prune: bool = False,
+    problems_found: Iterable[str] = (),
 ) -> Plan:
     """Check `desired` against the home and its connectors, and say what applying changes.
 
-    Raises FileProblems (every problem, one line each) when anything in the file is wrong;
-    a connector that cannot be reached or answers wrongly ends it with its own error."""
+    Raises FileProblems (every problem, one line each, after `problems_found` in reading
+    it) when anything in the file is wrong: first what can be checked here, then, when all
+    of that is right, each config against its connector's fields. A connector that cannot
+    be reached or answers wrongly ends it with its own error."""
     problems = _Problems()
+    problems.lines += problems_found
     resolver = _Resolver(base, problems)
     with admin_errors():
         tokens, bundles = _connectors(desired, resolver, problems)
         home = _Home(registry)
         _check_references(desired, home, problems, prune)
-        problems.raise_if_any(resolver.values)
+        read = _read_config_secrets(desired, resolver)
+        usable = {
+            name
+            for name in set(desired.connectors) | set(home.connectors)
+            if not any(
+                line.startswith(path_of("connectors", name) + ".") for line in problems.lines
+            )
+        }
+    # Each connector the connections use is asked for its fields, unless its own part of
+    # the file is wrong (then its connections' configs are checked on the next try).
     forms: dict[str, Form] = {}
-    for name in sorted({c.connector for c in desired.connections.values()}):
+    for name in sorted({c.connector for c in desired.connections.values()} & usable):
         forms[name] = await _form_for(registry, desired, name, tokens, bundles, resolver.values)
     configs: dict[str, dict[str, Any]] = {}
     for conn in desired.connections.values():
-        checked = _check_config(conn, forms[conn.connector], resolver, problems)
+        if conn.connector not in forms:
+            continue
+        checked = _check_config(conn, read[conn.name], forms[conn.connector], problems)
         if checked is not None:
             configs[conn.name] = checked
     problems.raise_if_any(resolver.values)
@@ -286,13 +305,28 @@ async def _form_for(
     return Form(ConnectorRecord(name, url, token is not None, "", ca_bundle=bundle), fields, lists)
 
 
+def _read_config_secrets(desired: Desired, resolver: _Resolver) -> dict[str, dict[str, str | None]]:
+    """Per connection, the value of each reference in its config (None: could not be read,
+    a problem already says why)."""
+    from host.files import CONFIG_FILE_LIMIT
+
+    read: dict[str, dict[str, str | None]] = {}
+    for conn in desired.connections.values():
+        path = path_of("connections", conn.name, "config")
+        read[conn.name] = {
+            key: resolver.resolve(ref, f"{path}.{path_of(key)}", CONFIG_FILE_LIMIT)
+            for key, ref in conn.config.items()
+            if isinstance(ref, SecretRef)
+        }
+    return read
+
+
 def _check_config(
-    conn: ConnectionSpec, form: Form, resolver: _Resolver, problems: _Problems
+    conn: ConnectionSpec, read: Mapping[str, str | None], form: Form, problems: _Problems
 ) -> dict[str, Any] | None:
     """The connection's config as it would be saved (typed, defaults filled, secrets read),
     or None with its problems added: a secret written in the file is refused."""
     from host.admin.forms import validate
-    from host.files import CONFIG_FILE_LIMIT
 
     path = path_of("connections", conn.name, "config")
     secret_keys = set(form.secret_keys)
@@ -302,7 +336,7 @@ def _check_config(
     for key, value in conn.config.items():
         where = f"{path}.{path_of(key)}"
         if isinstance(value, SecretRef):
-            resolved = resolver.resolve(value, where, CONFIG_FILE_LIMIT)
+            resolved = read.get(key)
             if resolved is None:
                 ok = False
                 unread.add(key)

@@ -1,0 +1,378 @@
+"""Issue #16, connections as code: `erpsync export` and `erpsync apply`.
+
+Real parts: the session's `erpsync mock-server` subprocess on a loopback port (with its bearer
+token), a counting app installed through a real entry point and run in-process (`app:counter`:
+it logs every config test it is asked for), real registries in temporary homes, the real CLI.
+Canary secrets (the mock server's token, the mock's password, the counting app's API key, a
+wrong password) are searched for, as bytes, in every file, plan, JSON document and error.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from cryptography.fernet import Fernet
+from helpers.apps import AppFactory
+from helpers.mock_server import MockServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from host.admin.ascode.tomlwrite import dumps as toml_dumps
+
+Invoke = Callable[..., Result]
+
+MOCK_PASSWORD = "mock-erp-secret"
+API_KEY = "Cnry-Key/7f3a+9c1e@5b"
+WRONG = "Wrng-Pw/0c4e+2b7d@9a"
+
+COUNTER_APP = """
+    import os
+
+    from host import Access, ConfigField, Connector, FieldType, Response, hookimpl
+
+    KEY = {key!r}
+
+
+    class Counter(Connector):
+        id = "counter"
+        name = "Counting ERP"
+        vendor = "Tests"
+        version = "1.0.0"
+        blocking = False
+        config_fields = [
+            ConfigField("host", "Host", FieldType.TEXT, access=Access.MANDATORY, rank=10),
+            ConfigField(
+                "api_key", "API key", FieldType.PASSWORD, access=Access.MANDATORY, rank=20
+            ),
+            ConfigField("port", "Port", FieldType.INTEGER, default=443, rank=30),
+        ]
+
+        def test_config(self, config):
+            with open(os.environ["ASCODE_TEST_LOG"], "a", encoding="utf-8") as log:
+                log.write(str(config.get("host")) + "\\n")
+            if config.get("api_key") != KEY:
+                return Response.error("The API key was refused.", "bad key", "login_failed")
+            return Response.success("Connected to " + str(config.get("host")))
+
+
+    @hookimpl
+    def register_connectors(register):
+        register(Counter())
+"""
+
+
+@dataclass
+class Env:
+    invoke: Invoke
+    tmp: Path
+    mock: MockServer
+    log: Path
+
+    def secrets(self, **extra: str) -> dict[str, str]:
+        """The environment `apply` reads the exported references from."""
+        return {
+            "ERPSYNC_TOKEN_MOCK_ERP": self.mock.token,
+            "ERPSYNC_SECRET_ACME_PASSWORD": MOCK_PASSWORD,
+            "ERPSYNC_SECRET_BETA_API_KEY": API_KEY,
+            **extra,
+        }
+
+    def run(self, *args: str, db: Path | None = None, env: dict[str, str] | None = None) -> Result:
+        db_args = ("--db", str(db)) if db is not None else ()
+        return self.invoke(*args, *db_args, env=env)
+
+    def ok(self, *args: str, db: Path | None = None, env: dict[str, str] | None = None) -> Result:
+        result = self.run(*args, db=db, env=env)
+        assert result.exit_code == 0, (args, result.stdout, result.stderr)
+        return result
+
+    def tests_asked(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
+@pytest.fixture
+def env(
+    invoke: Invoke,
+    erpsync_home: Path,
+    tmp_path: Path,
+    mock_server: MockServer,
+    make_app: AppFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Env:
+    log = tmp_path / "config-tests.log"
+    monkeypatch.setenv("ASCODE_TEST_LOG", str(log))
+    make_app("counter", COUNTER_APP.format(key=API_KEY))
+    return Env(invoke, tmp_path, mock_server, log)
+
+
+def build_home(env: Env) -> None:
+    """Home A, through the CLI: users, a group, two connectors (one with a token), two
+    connections (one restricted, one active with sync settings) and a sync priority."""
+    (env.tmp / "pw").write_text(MOCK_PASSWORD)
+    (env.tmp / "key").write_text(API_KEY)
+    for args in [
+        ("users", "add", "alice"),
+        ("users", "add", "bob"),
+        ("groups", "add", "sales"),
+        ("groups", "add-member", "sales", "alice"),
+        ("connectors", "add", "mock-erp", env.mock.url, "--token-file", str(env.mock.token_file)),
+        ("connectors", "add", "counter", "app:counter"),
+        (
+            "connections",
+            "add",
+            "acme",
+            "--connector",
+            "mock-erp",
+            "--config",
+            "username=demo",
+            "--config",
+            f"password=@{env.tmp / 'pw'}",
+            "--config",
+            "company=2",
+            "--description",
+            'Acme AS – "main" ERP',
+            "--no-input",
+        ),
+        (
+            "connections",
+            "add",
+            "beta",
+            "--connector",
+            "counter",
+            "--config",
+            "host=erp.beta.example",
+            "--config",
+            f"api_key=@{env.tmp / 'key'}",
+            "--user",
+            "bob",
+            "--group",
+            "sales",
+            "--no-input",
+        ),
+        ("mapping", "enable", "acme", "customer"),
+        ("mapping", "set", "acme", "customer", "NAME", "--crm-field", "name", "--direction", "both"),
+        ("defaults", "set", "acme", "customer", "CURRENCY", "--value", "EUR"),
+        ("sync", "interval", "acme", "600"),
+        ("connections", "activate", "acme"),
+        ("sync", "priority", "set", "acme"),
+    ]:
+        env.ok(*args)
+
+
+def canaries(env: Env) -> dict[str, bytes]:
+    return {
+        "connector token": env.mock.token.encode(),
+        "mock password": MOCK_PASSWORD.encode(),
+        "API key": API_KEY.encode(),
+        "wrong password": WRONG.encode(),
+    }
+
+
+def assert_no_canary(env: Env, where: str, data: bytes | str) -> None:
+    raw = data.encode() if isinstance(data, str) else data
+    for name, canary in canaries(env).items():
+        assert canary not in raw, f"the {name} leaked into {where}"
+        assert json.dumps(canary.decode())[1:-1].encode() not in raw, f"{name} in {where}"
+
+
+# --- the round trip ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_export_apply_on_an_empty_home_export_gives_the_same_file(env: Env) -> None:
+    build_home(env)
+    exported = env.ok("export").stdout
+    first = env.tmp / "home.toml"
+    env.ok("export", "-o", str(first))
+    assert first.read_text(encoding="utf-8") == exported
+    assert_no_canary(env, "the exported TOML", first.read_bytes())
+    document = tomllib.loads(exported)
+    assert document["connectors"]["mock-erp"]["token"] == {"env": "ERPSYNC_TOKEN_MOCK_ERP"}
+    assert document["connections"]["acme"]["config"]["password"] == {
+        "env": "ERPSYNC_SECRET_ACME_PASSWORD"
+    }
+    assert document["connections"]["beta"]["users"] == ["bob"]
+    assert document["connections"]["acme"]["sync"]["interval_seconds"] == 600
+    assert document["sync_priority"] == ["acme"]
+
+    # Home B: empty, and its own key (no secret travels in any form but the references).
+    home_b = env.tmp / "b" / "registry.db"
+    key_b = {"ERPSYNC_SECRET_KEY": Fernet.generate_key().decode()}
+    asked = len(env.tests_asked())
+    applied = env.ok("apply", str(first), db=home_b, env={**key_b, **env.secrets()})
+    assert "+ connection acme: config, sync (tested by the connector before it is saved; " \
+        "activated)" in applied.stdout
+    assert "Applied 8 changes." in applied.stdout
+    assert len(env.tests_asked()) > asked  # beta was tested by its connector before saving
+    again = env.ok("export", db=home_b, env=key_b).stdout
+    assert again == exported  # byte for byte
+
+    # Applying it again changes nothing and tests nothing.
+    asked = len(env.tests_asked())
+    unchanged = env.ok("apply", str(first), db=home_b, env={**key_b, **env.secrets()})
+    assert "Plan: 0 to create, 0 to update, 7 unchanged." in unchanged.stdout
+    assert "Nothing to change." in unchanged.stdout
+    assert len(env.tests_asked()) == asked
+
+    # The same through YAML.
+    yaml_file = env.tmp / "home.yaml"
+    env.ok("export", "-o", str(yaml_file))
+    assert_no_canary(env, "the exported YAML", yaml_file.read_bytes())
+    home_c = env.tmp / "c" / "registry.db"
+    env.ok("apply", str(yaml_file), db=home_c, env={**key_b, **env.secrets()})
+    assert env.ok("export", "--format", "yaml", db=home_c, env=key_b).stdout == (
+        yaml_file.read_text(encoding="utf-8")
+    )
+    assert env.ok("export", db=home_c, env=key_b).stdout == exported
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_no_secret_in_the_file_the_plan_json_or_errors(env: Env) -> None:
+    build_home(env)
+    file = env.tmp / "home.toml"
+    env.ok("export", "-o", str(file))
+    home_b = env.tmp / "b" / "registry.db"
+    outputs: dict[str, Result] = {
+        "dry run": env.ok("apply", str(file), "--dry-run", db=home_b, env=env.secrets()),
+        "dry run --json": env.ok(
+            "apply", str(file), "--dry-run", "--json", db=home_b, env=env.secrets()
+        ),
+        "a missing variable": env.run("apply", str(file), db=home_b, env={}),
+        "a wrong password": env.run(
+            "apply", str(file), db=home_b, env=env.secrets(ERPSYNC_SECRET_ACME_PASSWORD=WRONG)
+        ),
+        "a wrong password, --json": env.run(
+            "apply",
+            str(file),
+            "--json",
+            db=home_b,
+            env=env.secrets(ERPSYNC_SECRET_ACME_PASSWORD=WRONG),
+        ),
+        "apply --json": env.ok("apply", str(file), "--json", db=home_b, env=env.secrets()),
+    }
+    plan = json.loads(outputs["dry run --json"].stdout)
+    assert plan["dry_run"] is True
+    assert {s["name"] for s in plan["plan"]["steps"] if s["kind"] == "connection"} == {
+        "acme",
+        "beta",
+    }
+    assert outputs["a wrong password"].exit_code == 3  # the connector refused: nothing saved
+    assert "connection acme" in outputs["a wrong password"].stderr
+    # A secret written into the file is refused without being repeated.
+    inline = env.tmp / "inline.toml"
+    inline.write_text(
+        file.read_text().replace(
+            'password = { env = "ERPSYNC_SECRET_ACME_PASSWORD" }', f'password = "{WRONG}"'
+        )
+    )
+    outputs["a secret in the file"] = env.run("apply", str(inline), db=home_b, env=env.secrets())
+    outputs["a secret in the file, --json"] = env.run(
+        "apply", str(inline), "--json", db=home_b, env=env.secrets()
+    )
+    assert outputs["a secret in the file"].exit_code == 1
+    assert "connections.acme.config.password: a secret field holds a value" in (
+        outputs["a secret in the file"].stderr
+    )
+    for name, result in outputs.items():
+        assert "Traceback" not in result.output, name
+        assert_no_canary(env, f"{name} (stdout)", result.stdout_bytes)
+        assert_no_canary(env, f"{name} (stderr)", result.stderr_bytes)
+    assert_no_canary(env, "home B's export", env.ok("export", db=home_b).stdout)
+
+
+# --- checking the file -----------------------------------------------------------------------
+
+
+def test_every_problem_is_one_line_naming_its_path_and_nothing_is_written(
+    env: Env, tmp_path: Path
+) -> None:
+    env.ok("connectors", "add", "counter", "app:counter")
+    file = tmp_path / "bad.toml"
+    file.write_text(
+        """
+format = "erpsync-home/1"
+users = ["alice"]
+
+[groups]
+sales = ["alice", "nobody"]
+
+[connectors.counter]
+url = "app:counter"
+colour = "blue"
+
+[connections.beta]
+connector = "counter"
+groups = ["sales", "ghosts"]
+active = "yes"
+
+[connections.beta.config]
+host = "erp.beta.example"
+api_key = { env = "ASCODE_UNSET_VARIABLE" }
+port = "eighty"
+speed = 3
+
+[connections.gamma]
+connector = "missing"
+""",
+        encoding="utf-8",
+    )
+    before = env.ok("audit", "--json").stdout
+    result = env.run("apply", str(file))
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"Error: 6 problems in {file}; nothing was changed"
+    assert sorted(lines[:-1]) == sorted(
+        f"{file}: {problem}"
+        for problem in [
+            "connectors.counter.colour: unknown key (expected one of: url, token, ca_bundle)",
+            "connections.beta.active: expected true or false, got a string",
+            "groups.sales[1]: no user 'nobody'",
+            "connections.beta.groups[1]: no group 'ghosts'",
+            "connections.beta.config.api_key: environment variable ASCODE_UNSET_VARIABLE "
+            "is not set",
+            "connections.gamma.connector: no connector 'missing'",
+        ]
+    )
+    assert env.ok("audit", "--json").stdout == before
+    assert env.ok("users", "list", "--json").stdout.strip() == "[]"
+
+
+def test_config_values_are_checked_by_the_connectors_fields(env: Env, tmp_path: Path) -> None:
+    env.ok("connectors", "add", "counter", "app:counter")
+    file = tmp_path / "bad.toml"
+    file.write_text(
+        """
+format = "erpsync-home/1"
+
+[connections.beta]
+connector = "counter"
+
+[connections.beta.config]
+api_key = { env = "ASCODE_UNSET_VARIABLE" }
+port = "eighty"
+speed = 3
+""",
+        encoding="utf-8",
+    )
+    result = env.run("apply", str(file), "--json")
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert set(problems) == {
+        "connections.beta.config.api_key: environment variable ASCODE_UNSET_VARIABLE is not set",
+        "connections.beta.config.host: is mandatory",
+        "connections.beta.config.port: expected a whole number, got 'eighty'",
+        "connections.beta.config.speed: not a config field of connector 'counter'",
+    }
+    assert [line.split(": ", 1)[1] for line in result.stderr.splitlines()[:-1]] == problems
+    assert env.ok("connections", "list", "--json").stdout.strip() == "[]"

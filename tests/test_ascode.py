@@ -138,7 +138,7 @@ def build_home(env: Env) -> None:
             "--config",
             "company=2",
             "--description",
-            'Acme AS – "main" ERP',
+            'Acme AS \u2013 "main" ERP',
             "--no-input",
         ),
         (
@@ -158,7 +158,17 @@ def build_home(env: Env) -> None:
             "--no-input",
         ),
         ("mapping", "enable", "acme", "customer"),
-        ("mapping", "set", "acme", "customer", "NAME", "--crm-field", "name", "--direction", "both"),
+        (
+            "mapping",
+            "set",
+            "acme",
+            "customer",
+            "NAME",
+            "--crm-field",
+            "name",
+            "--direction",
+            "both",
+        ),
         ("defaults", "set", "acme", "customer", "CURRENCY", "--value", "EUR"),
         ("sync", "interval", "acme", "600"),
         ("connections", "activate", "acme"),
@@ -208,8 +218,10 @@ def test_export_apply_on_an_empty_home_export_gives_the_same_file(env: Env) -> N
     key_b = {"ERPSYNC_SECRET_KEY": Fernet.generate_key().decode()}
     asked = len(env.tests_asked())
     applied = env.ok("apply", str(first), db=home_b, env={**key_b, **env.secrets()})
-    assert "+ connection acme: config, sync (tested by the connector before it is saved; " \
+    assert (
+        "+ connection acme: config, sync (tested by the connector before it is saved; "
         "activated)" in applied.stdout
+    )
     assert "Applied 8 changes." in applied.stdout
     assert len(env.tests_asked()) > asked  # beta was tested by its connector before saving
     again = env.ok("export", db=home_b, env=key_b).stdout
@@ -376,3 +388,213 @@ speed = 3
     }
     assert [line.split(": ", 1)[1] for line in result.stderr.splitlines()[:-1]] == problems
     assert env.ok("connections", "list", "--json").stdout.strip() == "[]"
+
+
+# --- changes ---------------------------------------------------------------------------------
+
+
+def add_beta(env: Env, *extra: str, name: str = "beta") -> None:
+    (env.tmp / "key").write_text(API_KEY)
+    env.ok(
+        "connections",
+        "add",
+        name,
+        "--connector",
+        "counter",
+        "--config",
+        "host=erp.beta.example",
+        "--config",
+        f"api_key=@{env.tmp / 'key'}",
+        "--no-input",
+        *extra,
+    )
+
+
+def test_a_changed_connection_is_tested_before_it_is_saved(env: Env) -> None:
+    env.ok("users", "add", "bob")
+    env.ok("connectors", "add", "counter", "app:counter")
+    add_beta(env)
+    file = env.tmp / "home.toml"
+    env.ok("export", "-o", str(file))
+    text = file.read_text()
+    text = text.replace("port = 443", "port = 8443")
+    text = text.replace('description = ""', 'description = "the beta ERP"')
+    text = text.replace('scope = "everyone"', 'scope = "restricted"\nusers = ["bob"]')
+    file.write_text(text)
+    asked = len(env.tests_asked())
+    plan = env.ok("apply", str(file), "--dry-run", env=env.secrets()).stdout
+    assert (
+        "  ~ connection beta: description, scope, config.port "
+        "(tested by the connector before it is saved)"
+    ) in plan
+    assert len(env.tests_asked()) == asked  # a dry run tests nothing
+
+    refused = env.run("apply", str(file), env=env.secrets(ERPSYNC_SECRET_BETA_API_KEY=WRONG))
+    assert refused.exit_code == 3, refused.output
+    assert refused.stderr.startswith("Error: connection beta: connection test failed")
+    assert "The API key was refused." in refused.stderr
+    assert "(0 of 1 changes applied; fix it and apply again)" in refused.stderr
+    stored = json.loads(env.ok("connections", "show", "beta", "--json").stdout)
+    assert (stored["config"]["port"], stored["description"], stored["scope"]) == (
+        443,
+        "",
+        "everyone",
+    )
+
+    applied = env.ok("apply", str(file), env=env.secrets())
+    assert "Applied 1 change." in applied.stdout
+    stored = json.loads(env.ok("connections", "show", "beta", "--json").stdout)
+    assert (stored["config"]["port"], stored["description"], stored["users"]) == (
+        8443,
+        "the beta ERP",
+        ["bob"],
+    )
+    assert env.ok("export").stdout == file.read_text()
+
+
+@pytest.mark.slow
+def test_an_active_connection_stays_active_and_unchanged_when_its_new_config_fails(
+    env: Env,
+) -> None:
+    build_home(env)
+    file = env.tmp / "home.toml"
+    env.ok("export", "-o", str(file))
+    file.write_text(file.read_text().replace("company = 2", "company = 3"))
+    plan = env.ok("apply", str(file), "--dry-run", env=env.secrets()).stdout
+    assert (
+        "  ~ connection acme: config.company (tested by the connector before it is saved; "
+        "deactivated while its config changes; activated again)"
+    ) in plan
+    refused = env.run("apply", str(file), env=env.secrets(ERPSYNC_SECRET_ACME_PASSWORD=WRONG))
+    assert refused.exit_code == 3, refused.output
+    acme = json.loads(env.ok("connections", "show", "acme", "--json").stdout)
+    assert (acme["active"], acme["config"]["company"]) == (True, 2)
+    env.ok("apply", str(file), env=env.secrets())
+    acme = json.loads(env.ok("connections", "show", "acme", "--json").stdout)
+    assert (acme["active"], acme["config"]["company"]) == (True, 3)
+    assert acme["last_test"]["message"].startswith("Connected to erp.mock.local as demo")
+
+
+def test_what_the_file_does_not_name_is_left_alone_unless_pruned(env: Env) -> None:
+    env.ok("users", "add", "alice")
+    env.ok("connectors", "add", "counter", "app:counter")
+    add_beta(env)
+    file = env.tmp / "home.toml"
+    env.ok("export", "-o", str(file))
+    env.ok("users", "add", "carol")
+    env.ok("groups", "add", "ops")
+    add_beta(env, name="old")
+    kept = env.ok("apply", str(file), env=env.secrets())
+    assert (
+        "Left alone (not in the file; --prune deletes them): connection old, group ops, user carol"
+        in kept.stdout
+    )
+    assert "Nothing to change." in kept.stdout
+    pruned = env.ok("apply", str(file), "--prune", env=env.secrets()).stdout
+    assert "  - connection old" in pruned
+    assert "Plan: 0 to create, 0 to update, 3 to delete, 3 unchanged." in pruned
+    assert "done: - user carol" in pruned
+    assert env.ok("export").stdout == file.read_text()
+
+
+def test_secrets_from_files_next_to_the_applied_file(env: Env) -> None:
+    env.ok("connectors", "add", "counter", "app:counter")
+    folder = env.tmp / "repo"
+    (folder / "secrets").mkdir(parents=True)
+    (folder / "secrets" / "beta-key").write_text(API_KEY + "\n")
+    file = folder / "home.toml"
+    file.write_text(
+        'format = "erpsync-home/1"\n\n'
+        "[connectors.counter]\n"
+        'url = "app:counter"\n\n'
+        "[connections.beta]\n"
+        'connector = "counter"\n\n'
+        "[connections.beta.config]\n"
+        'host = "erp.beta.example"\n'
+        'api_key = { file = "secrets/beta-key" }\n'
+    )
+    applied = env.ok("apply", str(file))
+    assert "+ connection beta: config" in applied.stdout
+    assert env.tests_asked()[-1] == "erp.beta.example"
+    missing = env.tmp / "missing.toml"
+    missing.write_text(file.read_text().replace("secrets/beta-key", "secrets/nope"))
+    result = env.run("apply", str(missing))
+    assert result.exit_code == 1
+    assert (
+        f"{missing}: connections.beta.config.api_key: file 'secrets/nope': no such file"
+        in result.stderr
+    )
+
+
+def test_a_file_that_is_not_toml_is_one_line(env: Env) -> None:
+    file = env.tmp / "broken.toml"
+    file.write_text('format = "erpsync-home/1"\n[connections\n')
+    result = env.run("apply", str(file))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"{file}: {file}: not valid TOML: ")
+    assert lines[1] == f"Error: 1 problem in {file}; nothing was changed"
+    wrong = env.tmp / "old.toml"
+    wrong.write_text('format = "erpsync-home/0"\n')
+    result = env.run("apply", str(wrong))
+    assert f'{wrong}: format: expected "erpsync-home/1"' in result.stderr
+
+
+def test_the_registry_key_cannot_be_referenced(env: Env) -> None:
+    env.ok("connectors", "add", "counter", "app:counter")
+    file = env.tmp / "home.toml"
+    file.write_text(
+        'format = "erpsync-home/1"\n[connections.beta]\nconnector = "counter"\n'
+        '[connections.beta.config]\napi_key = { env = "ERPSYNC_SECRET_KEY" }\n'
+    )
+    result = env.run("apply", str(file))
+    assert "connections.beta.config.api_key.env: ERPSYNC_SECRET_KEY is the key that " in (
+        result.stderr
+    )
+
+
+def test_export_and_apply_help_stay_light() -> None:
+    code = (
+        "import sys\n"
+        "from host.cli import cli\n"
+        "for args in (['export', '--help'], ['apply', '--help']):\n"
+        "    try:\n"
+        "        cli.main(args, prog_name='erpsync', standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('fastapi', 'sqlite_utils', 'httpx', 'asyncio', 'yaml')\n"
+        "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "HEAVY []"
+
+
+# --- the TOML writer -------------------------------------------------------------------------
+
+names = st.text(min_size=1, max_size=12)
+scalars = (
+    st.text(max_size=20)
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.booleans()
+    | st.floats(allow_nan=False)
+)
+inline = st.dictionaries(names, scalars, max_size=4)
+values = scalars | st.lists(scalars, max_size=4) | st.lists(inline, max_size=3)
+tables = st.recursive(
+    st.dictionaries(names, values, max_size=5),
+    lambda children: st.dictionaries(names, children | values, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(tables)
+@settings(max_examples=300, deadline=None)
+def test_tomllib_reads_back_what_the_writer_writes(document: dict[str, object]) -> None:
+    assert tomllib.loads(toml_dumps(document)) == document
+
+
+def test_secret_references_are_written_inline() -> None:
+    text = toml_dumps({"config": {"password": {"env": "X"}, "a b": "\x7f\n"}})
+    assert text == '[config]\npassword = { env = "X" }\n"a b" = "\\u007f\\n"\n'

@@ -10,7 +10,7 @@ import click
 
 from host.cli.common import db_option, emit_json, json_option, open_registry, run_async
 from host.cli.deadline import timeout_option
-from host.cli.errors import CliError, cli_error, safe
+from host.cli.errors import CliError, cli_error, exit_code_of, safe
 
 if TYPE_CHECKING:
     from host.admin.ascode import Plan, Step
@@ -185,7 +185,10 @@ def _fail_problems(file: str, problems: list[str], as_json: bool) -> Any:
     for line in problems:
         click.echo(f"{safe(file)}: {safe(line, 1000)}", err=True)
     count = len(problems)
-    raise CliError(f"{count} problem{'s' if count != 1 else ''} in {file}; nothing was changed")
+    raise CliError(
+        f"{count} problem{'s' if count != 1 else ''} in {file}; nothing was changed",
+        exit_code_of("invalid_input"),
+    )
 
 
 SYMBOLS = {"create": "+", "update": "~", "unchanged": "=", "delete": "-"}

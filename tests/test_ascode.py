@@ -169,7 +169,20 @@ def build_home(env: Env) -> None:
             "--direction",
             "both",
         ),
+        (
+            "mapping",
+            "set",
+            "acme",
+            "customer",
+            "CUSTGROUP",
+            "--crm-field",
+            "category",
+            "--direction",
+            "erp_to_crm",
+        ),
+        ("mapping", "lists", "acme", "--auto"),
         ("defaults", "set", "acme", "customer", "CURRENCY", "--value", "EUR"),
+        ("defaults", "set", "acme", "customer", "PAYTERMS", "--ask"),
         ("sync", "interval", "acme", "600"),
         ("connections", "activate", "acme"),
         ("sync", "priority", "set", "acme"),
@@ -210,7 +223,12 @@ def test_export_apply_on_an_empty_home_export_gives_the_same_file(env: Env) -> N
         "env": "ERPSYNC_SECRET_ACME_PASSWORD"
     }
     assert document["connections"]["beta"]["users"] == ["bob"]
-    assert document["connections"]["acme"]["sync"]["interval_seconds"] == 600
+    sync = document["connections"]["acme"]["sync"]
+    assert sync["interval_seconds"] == 600
+    assert sync["lists"]["customer_groups"]["PUB"] == ["category", "4"]
+    assert {"erp_field": "PAYTERMS", "ask": True, "mandatory": False} in (
+        sync["types"]["customer"]["defaults"]
+    )
     assert document["sync_priority"] == ["acme"]
 
     # Home B: empty, and its own key (no secret travels in any form but the references).

@@ -33,9 +33,13 @@ def sync_document(registry: Registry, name: str) -> dict[str, Any]:
     document = export_settings(registry, name)
     document.pop("format", None)
     document.pop("connection", None)
-    for part in ("types", "lists"):  # by name; within them, as exported (ranks mean order)
-        if isinstance(document.get(part), dict):
-            document[part] = dict(sorted(document[part].items()))
+    # Types and lists by name, list items by key (the database has no order for them);
+    # field mappings stay as exported: by rank, which means something.
+    document["types"] = dict(sorted(document["types"].items()))
+    document["lists"] = {
+        erp_list: dict(sorted(items.items()))
+        for erp_list, items in sorted(document["lists"].items())
+    }
     return document
 
 

@@ -10,21 +10,27 @@ wrong password) are searched for, as bytes, in every file, plan, JSON document a
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
+import threading
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 from cryptography.fernet import Fernet
 from helpers.apps import AppFactory
+from helpers.cli import assert_one_line_error
+from helpers.faults import self_signed_cert
 from helpers.mock_server import MockServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from host.admin.ascode import SecretRef, parse
 from host.admin.ascode.tomlwrite import dumps as toml_dumps
 
 Invoke = Callable[..., Result]
@@ -616,3 +622,96 @@ def test_tomllib_reads_back_what_the_writer_writes(document: dict[str, object]) 
 def test_secret_references_are_written_inline() -> None:
     text = toml_dumps({"config": {"password": {"env": "X"}, "a b": "\x7f\n"}})
     assert text == '[config]\npassword = { env = "X" }\n"a b" = "\\u007f\\n"\n'
+
+
+# --- connectors over https, the file's own folder --------------------------------------------
+
+
+class InfoHandler(BaseHTTPRequestHandler):
+    """A connector that answers its info only (enough to be registered)."""
+
+    def do_GET(self) -> None:
+        data = {
+            "id": "tls",
+            "name": "TLS ERP",
+            "vendor": "t",
+            "version": "1",
+            "protocol_version": "1.0",
+        }
+        body = json.dumps(
+            {
+                "ok": True,
+                "state": "ok",
+                "user_explanation": "",
+                "tech_explanation": "",
+                "error_code": "",
+                "data": data,
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def https_connector(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    cert_path, key_path = self_signed_cert(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), InfoHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/c/tls", cert_path
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_ca_bundle_is_exported_as_its_path_and_read_relative_to_the_file(
+    env: Env, https_connector: tuple[str, Path]
+) -> None:
+    url, ca_path = https_connector
+    env.ok("connectors", "add", "tls", url, "--ca-bundle", str(ca_path))
+    exported = env.ok("export").stdout
+    assert tomllib.loads(exported)["connectors"]["tls"] == {
+        "url": url,
+        "ca_bundle": str(ca_path.resolve()),
+    }
+    # In a repository the bundle sits next to the file: a relative path is read from there.
+    repo = env.tmp / "repo"
+    repo.mkdir()
+    (repo / "corp-ca.pem").write_bytes(ca_path.read_bytes())
+    file = repo / "home.toml"
+    file.write_text(exported.replace(str(ca_path.resolve()), "corp-ca.pem"))
+    home_b = env.tmp / "b" / "registry.db"
+    env.ok("apply", str(file), db=home_b)
+    assert tomllib.loads(env.ok("export", db=home_b).stdout)["connectors"]["tls"] == {
+        "url": url,
+        "ca_bundle": str((repo / "corp-ca.pem").resolve()),
+    }
+    # Without the bundle the connector's certificate does not verify: apply stops there.
+    file.write_text(exported.replace(f'ca_bundle = "{ca_path.resolve()}"\n', ""))
+    refused = env.run("apply", str(file), db=env.tmp / "c" / "registry.db")
+    assert refused.exit_code == 5, refused.output
+    assert "certificate does not verify" in refused.stderr
+
+
+def test_a_missing_file_is_one_line(env: Env) -> None:
+    line = assert_one_line_error(env.run("apply", str(env.tmp / "nope.toml")), 1)
+    assert line == f"Error: file '{env.tmp / 'nope.toml'}': no such file"
+
+
+def test_the_sample_in_the_docs_is_a_valid_file() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs/as-code.md").read_text(encoding="utf-8")
+    sample = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    desired = parse(tomllib.loads(sample))
+    assert desired.connections["acme"].config["password"] == SecretRef(
+        env="ERPSYNC_SECRET_ACME_PASSWORD"
+    )
+    assert desired.connections["acme"].sync is not None

@@ -30,12 +30,13 @@ from helpers.mock_server import MockServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from erpsync_mock_erp import DEMO_LOGIN
 from host.admin.ascode import SecretRef, parse
 from host.admin.ascode.tomlwrite import dumps as toml_dumps
 
 Invoke = Callable[..., Result]
 
-MOCK_PASSWORD = "mock-erp-secret"
+MOCK_PASSWORD = DEMO_LOGIN["password"]  # the mock accepts only its demo login
 API_KEY = "Cnry-Key/7f3a+9c1e@5b"
 WRONG = "Wrng-Pw/0c4e+2b7d@9a"
 

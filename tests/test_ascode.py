@@ -286,6 +286,10 @@ def test_no_secret_in_the_file_the_plan_json_or_errors(env: Env) -> None:
             "apply", str(file), "--dry-run", "--json", db=home_b, env=env.secrets()
         ),
         "a missing variable": env.run("apply", str(file), db=home_b, env={}),
+    }
+    # Neither a dry run nor a file that cannot be applied writes anything, not even a registry.
+    assert not home_b.exists()
+    outputs |= {
         "a wrong password": env.run(
             "apply", str(file), db=home_b, env=env.secrets(ERPSYNC_SECRET_ACME_PASSWORD=WRONG)
         ),
@@ -298,6 +302,9 @@ def test_no_secret_in_the_file_the_plan_json_or_errors(env: Env) -> None:
         ),
         "apply --json": env.ok("apply", str(file), "--json", db=home_b, env=env.secrets()),
     }
+    assert f"(No registry at {home_b} yet: planned from an empty home.)" in (
+        outputs["dry run"].stdout
+    )
     plan = json.loads(outputs["dry run --json"].stdout)
     assert plan["dry_run"] is True
     assert {s["name"] for s in plan["plan"]["steps"] if s["kind"] == "connection"} == {

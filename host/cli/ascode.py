@@ -108,7 +108,9 @@ def apply(
         text = read_bounded_text(file, what=f"file {file!r}", limit=HOME_FILE_LIMIT)
     except FileReadError as exc:
         raise CliError(str(exc)) from None
-    registry = open_registry(db_path, create=not dry_run)
+    # No registry yet: plan against an empty one in memory, and create the file only when
+    # there is something to write (a dry run or a wrong file leaves nothing behind).
+    registry = open_registry(db_path, create=False)
     new_home = _no_registry_yet()
     try:
         desired, problems = read(loads(text, format_of(file, fmt), file))
@@ -119,13 +121,16 @@ def apply(
     if not as_json:
         _print_plan(file, plan)
         if new_home:
-            click.echo(f"(There is no registry yet: {safe(new_home)}.)")
+            then = "planned from an empty home" if dry_run else "applying creates it"
+            click.echo(f"({safe(new_home[0].upper() + new_home[1:])} yet: {then}.)")
     if dry_run or not plan.pending:
         if as_json:
             emit_json({"file": file, "dry_run": dry_run, "plan": plan.to_dict(), "applied": []})
         elif not plan.pending:
             click.echo("Nothing to change.")
         return
+    if registry.in_memory:
+        registry = open_registry(db_path)  # the plan was made against the same empty home
     done: list[Step] = []
     started: list[Step] = []
 

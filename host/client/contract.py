@@ -23,6 +23,13 @@ INFO_IDENTIFIERS = ("id", "protocol_version")
 """Info values the admin side uses as identifiers: checked, not scrubbed."""
 
 
+class UnknownProtocolVersion(ProtocolError):
+    """The connector speaks a protocol version whose major part this host does not know;
+    `version` is what it said (cut to 32 printable characters), for an upgrade check."""
+
+    version: str = ""
+
+
 class Contract(Calls):
     """One method per operation of protocol v1 but the changes feed."""
 
@@ -33,7 +40,7 @@ class Contract(Calls):
             raise self._shape_error("info", TypeError("expected an object with an id"))
         version = data.get("protocol_version")
         if not is_supported_version(version):
-            raise ProtocolError(
+            error = UnknownProtocolVersion(
                 self._scrub_message(
                     f"{self.label}: speaks protocol version {version!r}; this host speaks "
                     f"{PROTOCOL_VERSION}. Upgrade erpsync-host or use a matching connector.",
@@ -41,6 +48,8 @@ class Contract(Calls):
                     "info",
                 )
             )
+            error.version = "".join(c for c in str(version)[:32] if c.isprintable())
+            raise error
         scrubbed: dict[str, Any] = scrubber.data(data, keep=INFO_IDENTIFIERS)
         declared = data.get("capabilities")
         self.capabilities = declared if isinstance(declared, dict) else None

@@ -171,6 +171,9 @@ def list_connections(visible_to: str | None, as_json: bool, db_path: str | None)
     """List ERP connections with scope, active flag and last test result.
 
     --visible-to USER keeps those scoped to everyone, to USER, or to a group of USER.
+    NEEDS ATTENTION marks a connection an app upgrade broke (it cannot be activated or
+    synced until edited and re-tested); --json carries the reasons (needs_attention) and
+    the versions its config was tested with (tested_with).
 
     \b
     Example:
@@ -187,7 +190,8 @@ def list_connections(visible_to: str | None, as_json: bool, db_path: str | None)
         emit_json(rows)
         return
     print_table(
-        [_row(r) for r in rows], ["name", "connector", "scope", "active", "last_test", "tested_at"]
+        [_row(r) for r in rows],
+        ["name", "connector", "scope", "active", "last_test", "tested_at", "attention"],
     )
 
 
@@ -203,6 +207,7 @@ def _row(row: Mapping[str, Any]) -> dict[str, Any]:
         "scope": _scope_text(row),
         "last_test": row["last_test"]["state"],
         "tested_at": row["last_test"]["at"],
+        "attention": "NEEDS ATTENTION" if row.get("needs_attention") else "",
     }
 
 

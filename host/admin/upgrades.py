@@ -295,10 +295,11 @@ async def _check_one(
         if reasons:
             _mark(registry, connection.guid, reasons)
             return Outcome(connection.name, reasons)
-        if changed:
-            await _store_migrated(registry, client, connection, migrated, changed, base, now)
+        fitted = _fit(migrated, now.fields)
+        if fitted != values:
+            await _store_fitted(registry, client, connection, fitted, changed, base, now)
         same = all(base.get(k) == v for k, v in now.versions.items())
-        if same and not changed:
+        if same and fitted == values:
             _mark(registry, connection.guid, [])
         else:
             versions.record_baseline(
@@ -340,28 +341,42 @@ async def _migrate(
     return result, changed, None
 
 
-async def _store_migrated(
+def _fit(values: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Values that fit (no reason found) as the new version takes them on the wire: keys it
+    does not declare (empty ones only, else they were a reason) dropped, the defaults of
+    fields it added filled in (the connector checks mandatory ones when the config is sent)."""
+    from host.admin.forms import apply_defaults
+
+    declared = [_field(f) for f in fields]
+    keys = {f.key for f in declared}
+    fitted = {k: v for k, v in values.items() if k in keys}
+    apply_defaults(declared, fitted)
+    return fitted
+
+
+async def _store_fitted(
     registry: Registry,
     client: ConnectorClient,
     connection: Any,
     values: dict[str, Any],
-    changed: list[str],
+    migrated: list[str],
     base: Mapping[str, Any],
     now: Current,
 ) -> None:
-    """Store migrated values (sealed by the new declaration's password fields too), give
-    them to the connector, and audit which keys moved."""
+    """Store the values fitted to the new version (sealed by its password fields too), give
+    them to the connector, and audit which keys a migration moved (never a value)."""
     from host.protocol.scrub import secret_keys
 
     secrets = secret_keys([_field(f) for f in now.fields])
+    steps = f"{base.get('config_version')} -> {now.versions['connector_version']}"
     with registry.transaction():
         registry.update_connection(connection.guid, config=values, secret_keys=secrets)
-        registry.audit(
-            "connection.migrate",
-            connection.name,
-            f"migrate_config {base.get('config_version')} -> "
-            f"{now.versions['connector_version']}: " + ", ".join(changed),
-        )
+        if migrated:
+            registry.audit(
+                "connection.migrate",
+                connection.name,
+                f"migrate_config {steps}: " + ", ".join(migrated),
+            )
     from host.client import ConnectorClientError
 
     # If this fails, it gets the stored config again when it answers unknown_connection.

@@ -294,11 +294,12 @@ def _pip_and_report(verb: str, args: list[str], as_json: bool, db_path: str | No
             {**records[n], "previous_version": before[n][1]} for n in changed if n in records
         ],
     }
-    checks = []
-    if verb == "install" and (added or changed):
-        from host.cli.upgrade_checks import check_apps
+    checks: list[dict[str, Any]] = []
+    if verb == "install":
+        if added or changed:
+            from host.cli.upgrade_checks import check_apps
 
-        checks = check_apps(added + changed, db_path)
+            checks = check_apps(added + changed, db_path)
         report["upgrade_checks"] = checks
     if as_json:
         emit_json(report)

@@ -14,8 +14,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from helpers import MOCK_PASSWORD
 from helpers.cli import assert_one_line_error
+from helpers.mock_server import MockServer, start_mock_server, stop_process
 from test_cli_apps_admin import offline_pip, own_environment  # noqa: F401  (fixtures)
+
+from host.admin.upgrades import field_reasons, fingerprint, protocol_reason
+from host.connector import Field
+from host.protocol import PROTOCOL_VERSION
 
 Invoke = Callable[..., Result]
 
@@ -299,3 +305,156 @@ def test_upgrade_flags_each_break_migrates_values_and_a_downgrade_heals(
     ok(cli("connections", "test", "typed"))
     assert sync_run(cli, "typed")["status"] == "failed"  # synced again: not skipped
     ok(cli("connections", "test", "plain"))
+
+
+@pytest.mark.slow
+def test_the_next_command_checks_an_app_pip_upgraded_behind_the_hosts_back(
+    cli: Invoke, wheels: Path
+) -> None:
+    install(cli, wheels, f"{DIST}==1.0.0")
+    ok(cli("connectors", "add", "upgr", "app:upgr"))
+    add(cli, "typed", "region=eu", "port=8080")
+    pip = [sys.executable, "-m", "pip", "install", "--no-index", f"--find-links={wheels}"]
+    subprocess.run([*pip, "--no-deps", "-q", f"{DIST}==2.0.0"], check=True)
+
+    assert connections(cli)["typed"]["needs_attention"] == []  # a list asks no connector
+    refused = cli("connections", "activate", "typed")
+    text = assert_one_line_error(refused, 6)
+    assert "field 'port' changed type from text to integer" in text
+    assert connections(cli)["typed"]["needs_attention"] == FLAGGED["typed"]
+    (connector,) = json.loads(ok(cli("connectors", "list", "--json")).stdout)
+    assert connector["versions"]["app_version"] == "2.0.0"
+
+
+def test_a_major_protocol_change_is_flagged(
+    invoke: Invoke, erpsync_home: Path, mock_server: MockServer, tmp_path: Path
+) -> None:
+    ok(invoke("connectors", "add", "m", mock_server.url, "--token", mock_server.token))
+    good = ["server=erp.mock.local", "username=demo", f"password={MOCK_PASSWORD}"]
+    ok(invoke("connections", "add", "acme", "--connector", "m", "--no-input",
+              *[f"--config={c}" for c in good]))  # fmt: skip
+    tested = connections(invoke)["acme"]["tested_with"]
+    assert tested["protocol_version"] == PROTOCOL_VERSION and tested["app"] is None
+
+    upgraded = start_mock_server(tmp_path, "--fail", "wrong-version")  # speaks "9.0"
+    try:
+        ok(invoke("connectors", "edit", "m", "--url", upgraded.url, "--token", upgraded.token,
+                  "--no-check"))  # fmt: skip
+        doctor = json.loads(invoke("doctor", "--json").stdout)
+        findings = {f["check"]: f for f in doctor["findings"]}
+        reason = f"protocol version changed from {PROTOCOL_VERSION} to 9.0 (a major change)"
+        assert findings["connection acme"] == {
+            "check": "connection acme",
+            "status": "problem",
+            "detail": f"needs attention after an app upgrade: {reason}",
+        }
+        assert connections(invoke)["acme"]["needs_attention"] == [reason]
+        refused = invoke("connections", "activate", "acme")
+        assert reason in assert_one_line_error(refused, 5)  # the connector blocks it too
+
+        # Back to a connector speaking 1.x: the mark goes at the next check.
+        ok(invoke("connectors", "edit", "m", "--url", mock_server.url, "--token",
+                  mock_server.token))  # fmt: skip
+        invoke("doctor", "--json")
+        assert connections(invoke)["acme"]["needs_attention"] == []
+    finally:
+        stop_process(upgraded.process)
+
+
+# --- what counts as breaking (the rules, on declarations) -------------------------------------
+
+
+def _f(key: str, **kw: object) -> dict:
+    return Field(key, key.title(), **kw).to_dict()  # type: ignore[arg-type]
+
+
+def test_presentation_never_changes_the_fingerprint() -> None:
+    before = [_f("url", access="mandatory"), _f("mode", type="list", list_name="modes")]
+    after = [
+        {**_f("url", access="mandatory"), "display_name": "Address", "rank": 7},
+        {**_f("mode", type="list", list_name="modes"), "description": "How"},
+    ]
+    presentation = {  # field metadata v1.1 (another branch adds it): never breaking
+        "visible_when": {"field": "url", "equals": "x"},
+        "required_when": {"field": "url", "equals": "y"},
+        "group": "Advanced",
+        "placeholder": "https://",
+        "help": "Ask your admin",
+        "pattern": "^h",
+        "pattern_message": "starts with h",
+    }
+    after[0] |= presentation
+    assert fingerprint(before) == fingerprint(list(reversed(after)))
+    assert field_reasons(before, after, {"url": "x", "mode": "a"}) == []
+    for changed in (
+        {"type": "integer"},
+        {"access": "normal"},
+        {"default": "z"},
+        {"list_name": "other"},
+        {"list_values": ["a"]},
+    ):
+        assert fingerprint([{**before[0], **changed}, before[1]]) != fingerprint(before)
+
+
+def test_the_rules_look_at_the_values_each_connection_holds() -> None:
+    old = [
+        _f("url", access="mandatory"),
+        _f("note"),
+        _f("size"),
+        _f("key"),
+        _f("mode", type="list", list_name="modes"),
+        _f("gone"),
+    ]
+    new = [
+        _f("url", access="mandatory"),
+        _f("note", access="mandatory"),  # became mandatory
+        _f("size", type="integer"),  # a text holding "12" is no integer on the wire
+        _f("key", type="password"),  # a value in clear must be re-entered as a secret
+        _f("mode", type="list", list_name="modes"),
+        _f("added", access="mandatory", default="d"),  # has a default: fine
+    ]
+    lists = {"modes": {"a": "A"}}
+    values = {"url": "u", "size": "12", "key": "k", "mode": "b", "gone": "g"}
+    assert field_reasons(old, new, values, lists) == [
+        "field 'note' became mandatory and has no value",
+        "field 'gone' was removed but holds a value",
+        "field 'size' changed type from text to integer",
+        "field 'key' changed type from text to password",
+        "field 'mode' holds a value list 'modes' no longer offers",
+    ]
+    # Fields holding nothing break nothing (but a new mandatory one without a default).
+    assert field_reasons(old, new, {"url": "u", "note": "n", "gone": ""}, lists) == []
+    assert field_reasons(old, new, {"url": "u", "note": "n", "size": 12}, lists) == []
+    assert protocol_reason("1.1", "1.4") is None
+    assert (
+        protocol_reason("1.1", "2.0") == "protocol version changed from 1.1 to 2.0 (a major change)"
+    )
+
+
+def test_apps_list_counts_connections_without_heavy_imports(erpsync_home: Path) -> None:
+    from host.registry import Registry
+
+    registry = Registry.open()
+    registry.add_connector("local", "app:mock")
+    registry.add_connector("served", "http://127.0.0.1:9/connectors/mock")
+    registry.add_connector("far", "https://erp.example/connectors/mock")
+    for n, connector in enumerate(("local", "local", "served", "far")):
+        registry.add_connection(
+            guid=f"00000000-0000-0000-0000-00000000000{n}",
+            name=f"c{n}",
+            connector=connector,
+            config={},
+            secret_keys=[],
+        )
+    registry.close()
+    code = (
+        "import json, sys\nfrom host.cli import main\n"
+        "sys.argv = ['erpsync', 'apps', 'list', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m for m in ('sqlite_utils', 'httpx', 'cryptography') "
+        "if m in sys.modules)), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    assert rows["mock"]["connections"] == 3  # app:mock twice, and `erpsync serve` on loopback
+    assert json.loads(done.stderr.splitlines()[-1]) == []

@@ -361,8 +361,9 @@ def edit_connection(
 def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     """Activate connection NAME, or list every reason it cannot be.
 
-    Reasons: the last test did not pass (or never ran), mandatory fields are missing, the
-    connector cannot be reached.
+    Reasons: an app upgrade broke it (needs attention: exit 6 unless the connector failed
+    too; edit and re-test it), the last test did not pass (or never ran), mandatory fields
+    are missing, the connector cannot be reached.
 
     \b
     Example:

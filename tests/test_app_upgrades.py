@@ -246,6 +246,9 @@ def test_upgrade_flags_each_break_migrates_values_and_a_downgrade_heals(
     }
     assert after["plain"]["tested_with"]["connector_version"] == "2.0.0"
     assert after["typed"]["tested_with"]["connector_version"] == "1.0.0"
+    shown = ok(cli("connections", "show", "typed")).stdout
+    assert "tested with: connector 1.0.0, protocol" in shown and "app upgr 1.0.0" in shown
+    assert "NEEDS ATTENTION: field 'port' changed type from text to integer" in shown
     table = ok(cli("connections", "list")).stdout
     assert [line.split()[0] for line in table.splitlines() if "NEEDS ATTENTION" in line] == sorted(
         FLAGGED
@@ -458,3 +461,25 @@ def test_apps_list_counts_connections_without_heavy_imports(erpsync_home: Path) 
     rows = {r["name"]: r for r in json.loads(done.stdout)}
     assert rows["mock"]["connections"] == 3  # app:mock twice, and `erpsync serve` on loopback
     assert json.loads(done.stderr.splitlines()[-1]) == []
+
+
+def test_the_web_admin_badges_a_connection_that_needs_attention() -> None:
+    from host.registry import ConnectionRecord
+    from host.web.app import make_environment
+    from host.web.sync import connection_row
+
+    record = ConnectionRecord(
+        guid="g", name="acme", connector="m", scope="everyone", description="", config={},
+        secret_keys=[], active=False, last_test_state="ok", last_test_message="",
+        last_tested_at=None, attention=["field 'port' changed type from text to <integer>"],
+    )  # fmt: skip
+    fine = ConnectionRecord(**{**record.__dict__, "name": "fine", "attention": []})
+    html = (
+        make_environment()
+        .get_template("_connections.html")
+        .render(
+            connections=[connection_row(record, None), connection_row(fine, None)], csrf_token="t"
+        )
+    )
+    assert html.count("needs attention</span>") == 1
+    assert 'title="field &#39;port&#39; changed type from text to &lt;integer&gt;"' in html

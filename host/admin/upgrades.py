@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from host.admin.clients import client_for_connector
-from host.admin.errors import admin_errors
+from host.admin.errors import NotFound, admin_errors
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -251,7 +251,7 @@ async def check_connector(registry: Registry, name: str) -> Check:
             check.outcomes.append(Outcome(connection.name, [reason]))
         check.error = str(exc)
         return check
-    except ConnectorClientError as exc:
+    except (ConnectorClientError, NotFound) as exc:  # unreachable, or the app is gone
         check.error = str(exc)
         return check
     from host.registry import versions
@@ -415,7 +415,7 @@ async def check_if_changed(registry: Registry, name: str) -> Check | None:
         return None
     if installed_version(distribution) == seen.get("app_version"):
         return None
-    return await check_connector(registry, name)
+    return await check_connector(registry, name)  # an uninstalled app: `error`, no marks
 
 
 async def check_all(registry: Registry, names: Sequence[str] | None = None) -> list[Check]:

@@ -216,7 +216,8 @@ def _row(row: Mapping[str, Any]) -> dict[str, Any]:
 @json_option
 @db_option
 def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
-    """Show one connection: config (secrets as ****), scope, last test, cached actor types.
+    """Show one connection: config (secrets as ****), scope, last test, the versions it
+    was tested with, why it needs attention after an app upgrade, cached actor types.
 
     \b
     Example:
@@ -243,6 +244,15 @@ def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
         ),
     ]:
         click.echo(f"{label + ':':13}{value}".rstrip())
+    tested = data.get("tested_with") or {}
+    if tested.get("connector_version"):
+        app = " ".join(str(tested[k]) for k in ("app", "app_version") if tested.get(k))
+        click.echo(
+            f"{'tested with:':13}connector {safe(tested['connector_version'])}, protocol "
+            f"{safe(tested.get('protocol_version') or '?')}" + (f", app {safe(app)}" if app else "")
+        )
+    for reason in data.get("needs_attention") or []:
+        click.echo(f"{'NEEDS ATTENTION:':13} {safe(reason, 1000)}")
     click.echo("config:")
     for key, value in data["config"].items():
         click.echo(f"  {safe(key)} = {safe(value)}")

@@ -284,21 +284,23 @@ async def _check_one(
                 config_version=now.versions["connector_version"],
             )
             return Outcome(connection.name, [])
-        values = registry.connection_config(connection.guid, without_lost=True) or {}
+        values, lost = _stored_values(registry, connection.guid)
     migrated, changed, failure = await _migrate(now, base.get("config_version"), values)
     reasons = [failure] if failure else []
     protocol = protocol_reason(base.get("protocol_version"), now.versions["protocol_version"])
     if protocol:
         reasons.append(protocol)
     reasons += field_reasons(base["fields"], now.fields, migrated, now.lists)
-    with admin_errors():
-        if reasons:
+    fitted = _fit(migrated, now.fields)
+    if reasons or (lost and fitted != values):
+        # Values a lost key hides are never rewritten: `secrets reset` and an edit first.
+        with admin_errors():
             _mark(registry, connection.guid, reasons)
-            return Outcome(connection.name, reasons)
-        fitted = _fit(migrated, now.fields)
+        return Outcome(connection.name, reasons)
+    same = all(base.get(k) == v for k, v in now.versions.items())
+    with admin_errors(), registry.transaction():  # values and what they fit: together
         if fitted != values:
-            await _store_fitted(registry, client, connection, fitted, changed, base, now)
-        same = all(base.get(k) == v for k, v in now.versions.items())
+            _store_fitted(registry, connection, fitted, changed, base, now)
         if same and fitted == values:
             _mark(registry, connection.guid, [])
         else:
@@ -309,7 +311,26 @@ async def _check_one(
                 now.fields,
                 config_version=now.versions["connector_version"],
             )
+    if fitted != values:
+        from host.client import ConnectorClientError
+
+        # If this fails, it gets the stored config again when it answers unknown_connection.
+        with contextlib.suppress(ConnectorClientError):
+            await client.save_connection(connection.guid, fitted)
     return Outcome(connection.name, [], changed)
+
+
+def _stored_values(registry: Registry, guid: str) -> tuple[dict[str, Any], bool]:
+    """A connection's stored config, secrets decrypted, and whether some could not be (a
+    key that changed: those are left out)."""
+    from host.registry.secrets import MissingKeyError, SecretKeyError
+
+    try:
+        return registry.connection_config(guid) or {}, False
+    except SecretKeyError as exc:
+        if isinstance(exc, MissingKeyError):
+            raise
+        return registry.connection_config(guid, without_lost=True) or {}, True
 
 
 async def _migrate(
@@ -354,17 +375,16 @@ def _fit(values: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> dict
     return fitted
 
 
-async def _store_fitted(
+def _store_fitted(
     registry: Registry,
-    client: ConnectorClient,
     connection: Any,
     values: dict[str, Any],
     migrated: list[str],
     base: Mapping[str, Any],
     now: Current,
 ) -> None:
-    """Store the values fitted to the new version (sealed by its password fields too), give
-    them to the connector, and audit which keys a migration moved (never a value)."""
+    """Store the values fitted to the new version (sealed by its password fields too) and
+    audit which keys a migration moved (never a value)."""
     from host.protocol.scrub import secret_keys
 
     secrets = secret_keys([_field(f) for f in now.fields])
@@ -377,11 +397,6 @@ async def _store_fitted(
                 connection.name,
                 f"migrate_config {steps}: " + ", ".join(migrated),
             )
-    from host.client import ConnectorClientError
-
-    # If this fails, it gets the stored config again when it answers unknown_connection.
-    with contextlib.suppress(ConnectorClientError):
-        await client.save_connection(connection.guid, values)
 
 
 def _field(item: Mapping[str, Any]) -> Field:

@@ -483,3 +483,33 @@ def test_the_web_admin_badges_a_connection_that_needs_attention() -> None:
     )
     assert html.count("needs attention</span>") == 1
     assert 'title="field &#39;port&#39; changed type from text to &lt;integer&gt;"' in html
+
+
+def test_a_failing_migration_names_its_type_never_its_message() -> None:
+    import asyncio
+
+    from host.admin.upgrades import Current, _migrate
+    from host.connector import Connector
+
+    class Raising(Connector):
+        version = "2.0.0"
+
+        def migrate_config(self, from_version: str, values: dict) -> dict:
+            raise ValueError(f"cannot use {values['password']}")
+
+    class Async(Connector):
+        version = "2.0.0"
+
+        async def migrate_config(self, from_version: str, values: dict) -> dict:  # type: ignore[override]
+            return {**values, "moved": from_version}
+
+    def now(connector: Connector) -> Current:
+        return Current({"connector_version": "2.0.0"}, [], {}, connector)
+
+    values = {"password": SECRET}
+    result, changed, failure = asyncio.run(_migrate(now(Raising()), "1.0.0", values))
+    assert (result, changed) == (values, [])
+    assert failure == "the app's migrate_config from 1.0.0 failed (ValueError)"
+    result, changed, failure = asyncio.run(_migrate(now(Async()), "1.0.0", values))
+    assert (result, changed, failure) == ({**values, "moved": "1.0.0"}, ["moved"], None)
+    assert asyncio.run(_migrate(now(Async()), "2.0.0", values)) == (values, [], None)  # once

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from host.admin.clients import client_for_connector
-from host.admin.errors import NotFound, admin_errors
+from host.admin.errors import AdminError, admin_errors
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -229,8 +229,8 @@ async def check_connector(registry: Registry, name: str) -> Check:
     """Compare connector `name` as it is now with what each of its connections fits; mark,
     migrate, carry forward. A connector that cannot be asked marks nothing (`error`),
     unless it now speaks another major protocol version."""
-    from host.client import ConnectorClientError
-    from host.client.contract import UnknownProtocolVersion
+    from host.client import ConnectorClientError, ProtocolError
+    from host.registry.secrets import SecretKeyError
 
     with admin_errors():
         record = registry.connector(name)
@@ -241,18 +241,22 @@ async def check_connector(registry: Registry, name: str) -> Check:
             now = await current_of(record, client)
             for connection in connections:
                 check.outcomes.append(await _check_one(registry, client, connection, now))
-    except UnknownProtocolVersion as exc:
+    except ProtocolError as exc:
+        if not exc.spoken_version:
+            check.error = str(exc)  # a token refused, a wrong shape: not an upgrade
+            return check
+        spoken = exc.spoken_version
         for connection in connections:
-            reason = protocol_reason(connection.versions.get("protocol_version"), exc.version)
+            reason = protocol_reason(connection.versions.get("protocol_version"), spoken)
             if reason is None:
-                reason = f"the connector now speaks protocol version {exc.version!r}"
+                reason = f"the connector now speaks protocol version {spoken!r}"
             with admin_errors():
                 _mark(registry, connection.guid, [reason])
             check.outcomes.append(Outcome(connection.name, [reason]))
         check.error = str(exc)
         return check
-    except (ConnectorClientError, NotFound) as exc:  # unreachable, or the app is gone
-        check.error = str(exc)
+    except (ConnectorClientError, AdminError, SecretKeyError) as exc:
+        check.error = str(exc)  # unreachable, the app is gone, a token the key cannot open
         return check
     from host.registry import versions
 

@@ -23,13 +23,6 @@ INFO_IDENTIFIERS = ("id", "protocol_version")
 """Info values the admin side uses as identifiers: checked, not scrubbed."""
 
 
-class UnknownProtocolVersion(ProtocolError):
-    """The connector speaks a protocol version whose major part this host does not know;
-    `version` is what it said (cut to 32 printable characters), for an upgrade check."""
-
-    version: str = ""
-
-
 class Contract(Calls):
     """One method per operation of protocol v1 but the changes feed."""
 
@@ -40,7 +33,7 @@ class Contract(Calls):
             raise self._shape_error("info", TypeError("expected an object with an id"))
         version = data.get("protocol_version")
         if not is_supported_version(version):
-            error = UnknownProtocolVersion(
+            error = ProtocolError(
                 self._scrub_message(
                     f"{self.label}: speaks protocol version {version!r}; this host speaks "
                     f"{PROTOCOL_VERSION}. Upgrade erpsync-host or use a matching connector.",
@@ -48,7 +41,8 @@ class Contract(Calls):
                     "info",
                 )
             )
-            error.version = "".join(c for c in str(version)[:32] if c.isprintable())
+            if isinstance(version, str):
+                error.spoken_version = "".join(c for c in version[:32] if c.isprintable())
             raise error
         scrubbed: dict[str, Any] = scrubber.data(data, keep=INFO_IDENTIFIERS)
         declared = data.get("capabilities")

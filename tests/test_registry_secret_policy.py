@@ -95,9 +95,7 @@ def test_older_rows_keep_sealing_what_they_held_sealed(db_path: Path) -> None:
     # Undo that migration's column the way a database written before it looks.
     old.db.execute("update connections set secret_fields = null")
     assert "m_connection_secret_fields" in names
-    old.db.execute(
-        "delete from _sqlite_migrations where name = ?", ["m_connection_secret_fields"]
-    )
+    old.db.execute("delete from _sqlite_migrations where name = ?", ["m_connection_secret_fields"])
     old.db.conn.commit()
     old.db.execute("alter table connections drop column secret_fields")
     old.close()

@@ -355,10 +355,9 @@ def test_a_major_protocol_change_is_flagged(
         refused = invoke("connections", "activate", "acme")
         assert reason in assert_one_line_error(refused, 5)  # the connector blocks it too
 
-        # Back to a connector speaking 1.x: the mark goes at the next check.
+        # Back to a connector speaking 1.x: re-pointing it checks its connections again.
         ok(invoke("connectors", "edit", "m", "--url", mock_server.url, "--token",
                   mock_server.token))  # fmt: skip
-        invoke("doctor", "--json")
         assert connections(invoke)["acme"]["needs_attention"] == []
     finally:
         stop_process(upgraded.process)

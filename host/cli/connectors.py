@@ -102,8 +102,8 @@ def describe_info(info: dict[str, Any]) -> str:
 def list_connectors(as_json: bool, db_path: str | None) -> None:
     """List registered connectors; tokens are shown as ****.
 
-    App, version and protocol are what the connector was last seen to be (at a connection's
-    passing test, or an upgrade check).
+    App, version and protocol are what the connector was last seen to be (when it was added
+    or re-pointed, at a connection's passing test, or at an upgrade check).
 
     \b
     Example:

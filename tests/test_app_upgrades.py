@@ -518,3 +518,29 @@ def test_a_failing_migration_names_its_type_never_its_message() -> None:
     result, changed, failure = asyncio.run(_migrate(now(Async()), "1.0.0", values))
     assert (result, changed, failure) == ({**values, "moved": "1.0.0"}, ["moved"], None)
     assert asyncio.run(_migrate(now(Async()), "2.0.0", values)) == (values, [], None)  # once
+
+
+def test_a_connection_saved_before_versions_were_recorded_adopts_what_it_finds(
+    invoke: Invoke, erpsync_home: Path
+) -> None:
+    import sqlite3
+
+    ok(invoke("connectors", "add", "local", "app:mock"))
+    good = ["server=erp.mock.local", "username=demo", f"password={MOCK_PASSWORD}"]
+    ok(invoke("connections", "add", "acme", "--connector", "local", "--no-input",
+              *[f"--config={c}" for c in good]))  # fmt: skip
+    recorded = connections(invoke)["acme"]["tested_with"]
+    assert recorded["app"] == "mock" and recorded["app_distribution"] == "erpsync-host"
+    with sqlite3.connect(erpsync_home / "registry.db") as conn:  # as m005 finds older rows
+        conn.execute(
+            "update connections set app = null, app_distribution = null, app_version = null, "
+            "connector_version = null, protocol_version = null, fields_fingerprint = null, "
+            "config_fields = null, config_version = null"
+        )
+        conn.execute("update connectors set app_version = '0.0.1'")  # the app changed since
+    assert connections(invoke)["acme"]["tested_with"]["app"] is None
+
+    refused = invoke("connections", "activate", "acme")  # the lazy check runs first
+    assert "needs attention" not in refused.stderr
+    assert connections(invoke)["acme"]["tested_with"] == recorded
+    assert connections(invoke)["acme"]["needs_attention"] == []

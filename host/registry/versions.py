@@ -89,13 +89,3 @@ def note_connector(registry: Registry, name: str, versions: Mapping[str, Any]) -
         registry.db.table("connectors").update(
             name, {**_columns(versions), "versions_seen_at": now()}
         )
-
-
-def connections_by_url(conn: Any) -> dict[str, int]:
-    """Connector URL -> how many connections use it (plain sqlite3, so `apps list` stays
-    light)."""
-    query = (
-        "select k.url, count(c.guid) from connectors k join connections c "
-        "on c.connector = k.name group by k.url"
-    )
-    return {str(url): int(count) for url, count in conn.execute(query)}

@@ -400,6 +400,16 @@ class Connector:
     def get_config_fields(self) -> list[Field]:
         return sorted(self.config_fields, key=lambda f: f.rank)
 
+    def migrate_config(self, from_version: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Move a saved connection's config values from `from_version` of this connector
+        to this one (a renamed key, a text port that is now an integer ...); return the new
+        values. The host calls it once per version step when it finds this app upgraded (or
+        downgraded: `from_version` may be newer than `version`), before it checks what the
+        upgrade breaks, and audits which keys changed (never their values). Values include
+        secrets. Default: unchanged. Runs only for connectors installed on the host that
+        checks (connector URL `app:<id>`)."""
+        return values
+
     def test_config(self, config: Mapping[str, Any]) -> Response:
         raise NotSupported("test_config")
 

@@ -80,6 +80,9 @@ class Unauthorized(ConnectorClientError):
 
 class ProtocolError(ConnectorClientError):
     failure = PROTOCOL
+    spoken_version: str = ""
+    """Set when the connector speaks a protocol major version this host does not know:
+    what it said (cut to 32 printable characters), for the upgrade check."""
 
 
 class CertificateError(ConnectorClientError):

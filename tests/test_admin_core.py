@@ -98,6 +98,7 @@ def test_every_error_kind_has_one_exit_code_as_documented() -> None:
         "unreachable": 4,
         "busy": 4,
         "protocol_mismatch": 5,
+        "needs_attention": 6,
         "aborted": 130,
     }
 

@@ -48,6 +48,7 @@ def test_apps_list_json_has_a_stable_shape(invoke: Callable[..., Result]) -> Non
         "status": "loaded",
         "error": "",
         "connectors": ["mock"],
+        "connections": 0,
     }
 
 

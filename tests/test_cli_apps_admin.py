@@ -248,6 +248,7 @@ def test_install_and_uninstall_a_real_package(
         ],
         "removed": [],
         "changed": [],
+        "upgrade_checks": [],
     }
     listed = apps_by_name(invoke)
     assert listed["piptest"]["status"] == "loaded"

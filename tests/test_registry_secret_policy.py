@@ -92,9 +92,10 @@ def test_older_rows_keep_sealing_what_they_held_sealed(db_path: Path) -> None:
     old.add_connection(
         guid=guid, name="acme", connector="mock-erp", config=MOCK_CONFIG, secret_keys=["password"]
     )
-    # Undo the last migration's column the way a database written before it looks.
+    # Undo that migration's column the way a database written before it looks.
     old.db.execute("update connections set secret_fields = null")
-    old.db.execute("delete from _sqlite_migrations where name = ?", [names[-1]])
+    assert "m_connection_secret_fields" in names
+    old.db.execute("delete from _sqlite_migrations where name = ?", ["m_connection_secret_fields"])
     old.db.conn.commit()
     old.db.execute("alter table connections drop column secret_fields")
     old.close()

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from host.admin.clients import client_for_connector
-from host.admin.errors import ActivationRefused, admin_errors, from_client_error
+from host.admin.errors import (
+    NEEDS_ATTENTION,
+    ActivationRefused,
+    admin_errors,
+    from_client_error,
+)
 from host.admin.forms import explain
 
 if TYPE_CHECKING:
@@ -59,8 +64,11 @@ async def test_many(
     """Have the connectors test saved connections, at most `concurrency` at once, each
     within `timeout_each` seconds; record each result. One client (and one protocol check)
     per connector. `progress(done, total)` is called as each test ends."""
+    from host.admin.upgrades import check_if_changed
     from host.deadline import Deadline, applying
 
+    for connector in sorted({r.connector for r in records}):
+        await check_if_changed(registry, connector)  # an app upgraded since: check first
     clients: dict[str, ConnectorClient] = {}
     checks: dict[str, asyncio.Future[Any]] = {}
     gate = asyncio.Semaphore(concurrency)
@@ -116,12 +124,25 @@ async def _test_one(
 
 async def activate(registry: Registry, name: str) -> ConnectionRecord:
     """Activate connection `name`, or raise ActivationRefused with every reason it cannot
-    be: its last test, its mandatory fields, the connector, the sync settings."""
+    be: an app upgrade that broke it, its last test, its mandatory fields, the connector,
+    the sync settings."""
+    from host.admin.upgrades import check_if_changed
     from host.sync.settings import activation_reasons
 
     with admin_errors():
         record = registry.connection(name)
+    await check_if_changed(registry, record.connector)  # an app upgraded since: check first
+    with admin_errors():
+        record = registry.connection(name)
     reasons, blocked_by = await _blockers(registry, record)
+    if record.attention:
+        reasons.insert(
+            0,
+            "it needs attention after an app upgrade ("
+            + "; ".join(record.attention)
+            + f"): edit and re-test it (erpsync connections edit {name})",
+        )
+        blocked_by = blocked_by or NEEDS_ATTENTION
     with admin_errors():
         reasons += activation_reasons(registry, record.guid)
         if reasons:

@@ -34,6 +34,7 @@ from host.admin.forms import (
     validate,
 )
 from host.admin.names import check_name
+from host.admin.upgrades import Current, current_of
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -148,6 +149,7 @@ async def add(
             registry.journal_guid(guid, connector)  # committed first: doctor may clean it up
             try:
                 checked, cache, warning = await _save_and_check(c, guid, config)
+                tested = await current_of(connector, c, check.form.fields, check.form.lists)
                 with registry.transaction():
                     record = registry.add_connection(
                         guid=guid,
@@ -162,6 +164,8 @@ async def add(
                         test_message=checked.user_explanation,
                     )
                     registry.cache_actor_types(guid, cache)
+                    _record_baseline(registry, guid, connector.name, tested)
+                    record = registry.connection_by_guid(guid) or record
             except BaseException:
                 await _forget_quietly(c, guid)  # the connector must not keep an orphan
                 raise
@@ -274,6 +278,7 @@ async def edit(registry: Registry, editing: Editing, check: ConfigCheck | None =
     after that fails."""
     record, changes, warning = editing.record, dict(editing.changes), None
     cache: ActorTypeCache = {}
+    tested: Current | None = None
     if editing.config:
         if check is None:
             raise InvalidInput("a config change needs its values checked and tested first")
@@ -283,6 +288,9 @@ async def edit(registry: Registry, editing: Editing, check: ConfigCheck | None =
             with admin_errors():
                 async with client_for_connector(registry, check.form.connector, secrets) as c:
                     checked, cache, warning = await _save_and_check(c, record.guid, check.config)
+                    tested = await current_of(
+                        check.form.connector, c, check.form.fields, check.form.lists
+                    )
         except AdminError:
             await _restore_connector_copy(registry, record)
             raise
@@ -304,11 +312,28 @@ async def edit(registry: Registry, editing: Editing, check: ConfigCheck | None =
             )
             if editing.config:
                 registry.cache_actor_types(record.guid, cache)
+            if tested is not None:
+                _record_baseline(registry, record.guid, record.connector, tested)
+                updated = registry.connection_by_guid(record.guid) or updated
     except Exception:
         if editing.config:
             await _restore_connector_copy(registry, record)
         raise
     return Saved(updated, warning)
+
+
+def _record_baseline(registry: Registry, guid: str, connector: str, tested: Current) -> None:
+    """A config edit that passed its re-test: what it fits now (clears needs-attention)."""
+    from host.registry import versions
+
+    versions.record_baseline(
+        registry,
+        guid,
+        tested.versions,
+        tested.fields,
+        config_version=tested.versions["connector_version"],
+    )
+    versions.note_connector(registry, connector, tested.versions)
 
 
 def _snapshot(registry: Registry, record: ConnectionRecord) -> tuple[Any, ...]:

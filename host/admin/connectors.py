@@ -65,7 +65,21 @@ async def add(
     info = await fetch_info(url, token, name, bundle) if check else None
     with admin_errors():
         record = registry.add_connector(name, url, token, bundle)
+    if check:
+        record = await _note_versions(registry, record)
+    with admin_errors():
         return ConnectorResult(record, info, registry.connectors_at(url, excluding=name))
+
+
+async def _note_versions(registry: Registry, record: ConnectorRecord) -> ConnectorRecord:
+    """What the connector now is (app, versions, fields), recorded on its record, and its
+    connections checked against it (host.admin.upgrades): a new URL may reach another
+    version. A connector that fails to answer now was refused before it was stored."""
+    from host.admin.upgrades import check_connector
+
+    await check_connector(registry, record.name)
+    with admin_errors():
+        return registry.connector(record.name)
 
 
 async def edit(
@@ -118,6 +132,9 @@ async def edit(
             token=new_token,
             ca_bundle=new_bundle,
         )
+    if info is not None:
+        updated = await _note_versions(registry, updated)
+    with admin_errors():
         same = (
             registry.connectors_at(updated.url, excluding=updated.name)
             if new_url is not UNCHANGED

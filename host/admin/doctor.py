@@ -10,7 +10,9 @@ A GUID is deleted on a connector only when this registry can prove it created an
 save. A held GUID registered under another connector record (two records for one server) is
 left alone, and so is every GUID the journal does not know (another registry's, sharing the
 connector): it is reported as foreign. Secrets that cannot be decrypted are reported per
-record, and the rest is checked all the same. File modes: the registry, its -wal and -shm,
+record, and the rest is checked all the same. Each connector's connections are checked
+against what it is now (host.admin.upgrades): an app upgrade that broke one is a problem.
+File modes: the registry, its -wal and -shm,
 and the key file must be owner-only (0600), their directory 0700. Every repair is audited.
 
 Plain Python: findings are returned, never printed; each face renders them.
@@ -303,9 +305,47 @@ async def check_connectors(
     registered = {c.guid: c for c in registry.connections()}
     journal = registry.journal()
     found: list[Finding] = []
+    used = {c.connector for c in registered.values()}
     for record in registry.connectors():
         with applying(Deadline.after(timeout) if timeout is not None else None):
             found += await check_connector(registry, record, repair, registered, journal)
+            if record.name in used:
+                found += await check_versions(registry, record)
+    return found
+
+
+async def check_versions(registry: Registry, record: ConnectorRecord) -> list[Finding]:
+    """The upgrade check of one connector (host.admin.upgrades): each connection an app
+    upgrade broke is a problem, with its reasons; it marks them needs-attention."""
+    from host.admin.upgrades import check_connector as check_upgrade
+
+    label = f"versions {record.name}"
+    try:
+        checked = await check_upgrade(registry, record.name)
+    except AdminError as exc:
+        return [Finding(label, SKIPPED, safe(exc, MAX_FINDING_LENGTH))]
+    found = [
+        Finding(
+            f"connection {o.connection}",
+            PROBLEM,
+            safe(
+                "needs attention after an app upgrade: " + "; ".join(o.reasons),
+                MAX_FINDING_LENGTH,
+            ),
+        )
+        for o in checked.flagged
+    ]
+    if checked.error is not None and not found:
+        return [Finding(label, SKIPPED, f"not checked: {safe(checked.error, MAX_FINDING_LENGTH)}")]
+    if not found:
+        version = checked.versions.get("connector_version") or "?"
+        found.append(
+            Finding(
+                label,
+                OK,
+                f"{len(checked.outcomes)} connection(s) fit connector version {safe(version)}",
+            )
+        )
     return found
 
 

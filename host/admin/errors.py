@@ -24,6 +24,7 @@ UNREACHABLE = "unreachable"
 BUSY = "busy"
 PROTOCOL_MISMATCH = "protocol_mismatch"
 ACTIVATION_REFUSED = "activation_refused"
+NEEDS_ATTENTION = "needs_attention"
 ABORTED = "aborted"
 
 KINDS = (
@@ -36,6 +37,7 @@ KINDS = (
     BUSY,
     PROTOCOL_MISMATCH,
     ACTIVATION_REFUSED,
+    NEEDS_ATTENTION,
     ABORTED,
 )
 """Every kind an admin workflow raises; each face maps all of them (a test checks)."""
@@ -118,6 +120,17 @@ class ActivationRefused(AdminError):
         super().__init__(message)
         self.reasons = list(reasons)
         self.blocked_by = blocked_by
+
+
+class NeedsAttention(AdminError):
+    """An app upgrade broke the connection (host.admin.upgrades): it must be edited and pass
+    a new test before it is activated or synced. `reasons` says exactly what changed."""
+
+    kind = NEEDS_ATTENTION
+
+    def __init__(self, message: str, reasons: Sequence[str]) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons)
 
 
 class Aborted(AdminError):

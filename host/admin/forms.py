@@ -182,10 +182,15 @@ def validate(
     form: Form, values: Mapping[str, Any], current: Mapping[str, Any] | None = None
 ) -> ValidationReport:
     """The local check of `values` over the stored ones (`current`, when editing: a secret
-    not typed again is kept) with defaults filled in."""
+    not typed again is kept, a value of a field no longer declared is not) with defaults
+    filled in."""
     from host.protocol.validation import validate_config
 
-    merged = {**current, **values} if current is not None else dict(values)
+    declared = {f.key for f in form.fields}
+    # A stored value of a field the connector no longer declares (an upgrade removed it)
+    # is dropped, so the edit that fixes the connection can pass.
+    kept = {k: v for k, v in (current or {}).items() if k in declared}
+    merged = {**kept, **values}
     apply_defaults(form.fields, merged)
     return validate_config(form.fields, merged, lists=form.lists)
 

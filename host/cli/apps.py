@@ -39,8 +39,10 @@ def apps() -> None:
 
 @apps.command(name="list")
 @json_option
-def list_apps(as_json: bool) -> None:
-    """List installed apps with distribution, version, status and connectors.
+@db_option
+def list_apps(as_json: bool, db_path: str | None) -> None:
+    """List installed apps with distribution, version, status, connectors and how many
+    saved connections use them (through app:<id> or a loopback `erpsync serve` URL).
 
     A broken app is listed with its error; it never stops the others.
 
@@ -49,13 +51,19 @@ def list_apps(as_json: bool) -> None:
         erpsync apps list --json
     """
     from host.apps import load_apps
+    from host.cli.upgrade_checks import connections_per_app
 
     loaded = load_apps()
     rows = [a.to_dict() for a in loaded.apps]
+    counts = connections_per_app(loaded.apps, db_path)
+    for row in rows:
+        row["connections"] = counts.get(row["name"], 0)
     if as_json:
         emit_json(rows)
         return
-    print_table(rows, ["name", "distribution", "version", "status", "connectors", "error"])
+    print_table(
+        rows, ["name", "distribution", "version", "status", "connectors", "connections", "error"]
+    )
 
 
 @apps.command(name="show")
@@ -183,21 +191,37 @@ PIP_ARG_HELP = (
 
 @apps.command(name="install")
 @click.argument("packages", metavar="PKG...", nargs=-1, required=True)
+@click.option("--upgrade", "-U", is_flag=True, help="Upgrade the packages to the newest version.")
 @click.option("--pip-arg", "pip_args", metavar="ARG", multiple=True, help=PIP_ARG_HELP)
 @json_option
-def install_apps(packages: tuple[str, ...], pip_args: tuple[str, ...], as_json: bool) -> None:
+@db_option
+def install_apps(
+    packages: tuple[str, ...],
+    upgrade: bool,
+    pip_args: tuple[str, ...],
+    as_json: bool,
+    db_path: str | None,
+) -> None:
     """pip install sync app packages into the host's own environment.
 
     pip's output goes to stderr; then the apps that appeared (or changed version) are
-    listed with their status.
+    listed with their status. When an app changed version, the connections of connectors
+    it supplies are checked against the new version: those it breaks (a new mandatory
+    field without a default, a removed field holding a value, a type or list change, a
+    major protocol change) are marked needs attention, with the reasons; the app's
+    migrate_config, if it has one, moves stored values first. PKG==OLD goes back to an
+    earlier version: connections tested with it are fine again.
 
     \b
     Examples:
         erpsync apps install acme-erpsync
+        erpsync apps install --upgrade acme-erpsync
+        erpsync apps install acme-erpsync==1.2.0
         erpsync apps install --pip-arg=--no-index --pip-arg=--find-links=./wheels acme-erpsync
         erpsync apps install --pip-arg=-e ./my-connector-app
     """
-    _pip_and_report("install", [*pip_args, *packages], as_json)
+    upgrading = ["--upgrade"] if upgrade else []
+    _pip_and_report("install", [*upgrading, *pip_args, *packages], as_json, db_path)
 
 
 @apps.command(name="uninstall")
@@ -239,11 +263,12 @@ def uninstall_apps(
     wanted = {normal(p) for p in packages}
     going = [app for app, (dist, _) in _installed().items() if normal(dist) in wanted]
     refuse_while_used("uninstall it", going, force, db_path)
-    _pip_and_report("uninstall", ["-y", *pip_args, *packages], as_json)
+    _pip_and_report("uninstall", ["-y", *pip_args, *packages], as_json, None)
 
 
-def _pip_and_report(verb: str, args: list[str], as_json: bool) -> None:
-    """Run pip, then report which apps appeared, disappeared or changed version."""
+def _pip_and_report(verb: str, args: list[str], as_json: bool, db_path: str | None) -> None:
+    """Run pip, then report which apps appeared, disappeared or changed version, and what a
+    changed version breaks (host.cli.upgrade_checks; not after an uninstall)."""
     import importlib
 
     from host.apps import load_apps
@@ -269,6 +294,13 @@ def _pip_and_report(verb: str, args: list[str], as_json: bool) -> None:
             {**records[n], "previous_version": before[n][1]} for n in changed if n in records
         ],
     }
+    checks: list[dict[str, Any]] = []
+    if verb == "install":
+        if added or changed:
+            from host.cli.upgrade_checks import check_apps
+
+            checks = check_apps(added + changed, db_path)
+        report["upgrade_checks"] = checks
     if as_json:
         emit_json(report)
         return
@@ -286,8 +318,12 @@ def _pip_and_report(verb: str, args: list[str], as_json: bool) -> None:
         click.echo(
             f"Removed app {safe(app['name'])} ({safe(app['distribution'])} {safe(app['version'])})"
         )
-    if not any(report.values()):
+    if not any(report[k] for k in ("added", "removed", "changed")):
         click.echo("No sync app appeared or disappeared (entry-point group erpsync.apps)")
+    if checks:
+        from host.cli.upgrade_checks import echo_checks
+
+        echo_checks(checks)
 
 
 def _status(app: dict[str, Any]) -> str:

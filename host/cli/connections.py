@@ -171,6 +171,9 @@ def list_connections(visible_to: str | None, as_json: bool, db_path: str | None)
     """List ERP connections with scope, active flag and last test result.
 
     --visible-to USER keeps those scoped to everyone, to USER, or to a group of USER.
+    NEEDS ATTENTION marks a connection an app upgrade broke (it cannot be activated or
+    synced until edited and re-tested); --json carries the reasons (needs_attention) and
+    the versions its config was tested with (tested_with).
 
     \b
     Example:
@@ -187,7 +190,8 @@ def list_connections(visible_to: str | None, as_json: bool, db_path: str | None)
         emit_json(rows)
         return
     print_table(
-        [_row(r) for r in rows], ["name", "connector", "scope", "active", "last_test", "tested_at"]
+        [_row(r) for r in rows],
+        ["name", "connector", "scope", "active", "last_test", "tested_at", "attention"],
     )
 
 
@@ -203,6 +207,7 @@ def _row(row: Mapping[str, Any]) -> dict[str, Any]:
         "scope": _scope_text(row),
         "last_test": row["last_test"]["state"],
         "tested_at": row["last_test"]["at"],
+        "attention": "NEEDS ATTENTION" if row.get("needs_attention") else "",
     }
 
 
@@ -211,7 +216,8 @@ def _row(row: Mapping[str, Any]) -> dict[str, Any]:
 @json_option
 @db_option
 def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
-    """Show one connection: config (secrets as ****), scope, last test, cached actor types.
+    """Show one connection: config (secrets as ****), scope, last test, the versions it
+    was tested with, why it needs attention after an app upgrade, cached actor types.
 
     \b
     Example:
@@ -238,6 +244,15 @@ def show_connection(name: str, as_json: bool, db_path: str | None) -> None:
         ),
     ]:
         click.echo(f"{label + ':':13}{value}".rstrip())
+    tested = data.get("tested_with") or {}
+    if tested.get("connector_version"):
+        app = " ".join(str(tested[k]) for k in ("app", "app_version") if tested.get(k))
+        click.echo(
+            f"{'tested with:':13}connector {safe(tested['connector_version'])}, protocol "
+            f"{safe(tested.get('protocol_version') or '?')}" + (f", app {safe(app)}" if app else "")
+        )
+    for reason in data.get("needs_attention") or []:
+        click.echo(f"{'NEEDS ATTENTION:':13} {safe(reason, 1000)}")
     click.echo("config:")
     for key, value in data["config"].items():
         click.echo(f"  {safe(key)} = {safe(value)}")
@@ -356,8 +371,9 @@ def edit_connection(
 def activate_connection(name: str, as_json: bool, db_path: str | None) -> None:
     """Activate connection NAME, or list every reason it cannot be.
 
-    Reasons: the last test did not pass (or never ran), mandatory fields are missing, the
-    connector cannot be reached.
+    Reasons: an app upgrade broke it (needs attention: exit 6 unless the connector failed
+    too; edit and re-test it), the last test did not pass (or never ran), mandatory fields
+    are missing, the connector cannot be reached.
 
     \b
     Example:

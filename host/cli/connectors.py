@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -101,6 +102,9 @@ def describe_info(info: dict[str, Any]) -> str:
 def list_connectors(as_json: bool, db_path: str | None) -> None:
     """List registered connectors; tokens are shown as ****.
 
+    App, version and protocol are what the connector was last seen to be (when it was added
+    or re-pointed, at a connection's passing test, or at an upgrade check).
+
     \b
     Example:
         erpsync connectors list --json
@@ -115,7 +119,20 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
     if as_json:
         emit_json(rows)
         return
-    print_table(rows, ["name", "url", "token", "connections", "created_at"])
+    for row in rows:
+        versions = row.get("versions") or {}
+        row["app"] = _app_text(versions)
+        row["version"] = versions.get("connector_version") or ""
+        row["protocol"] = versions.get("protocol_version") or ""
+    print_table(
+        rows, ["name", "url", "token", "connections", "app", "version", "protocol", "created_at"]
+    )
+
+
+def _app_text(versions: Mapping[str, Any]) -> str:
+    """The app last seen behind a connector: `name distribution version`, or empty."""
+    parts = [versions.get(k) for k in ("app", "app_distribution", "app_version")]
+    return " ".join(str(p) for p in parts if p)
 
 
 @connectors.command(name="show")
@@ -125,7 +142,8 @@ def list_connectors(as_json: bool, db_path: str | None) -> None:
 @json_option
 @db_option
 def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -> None:
-    """Show connector NAME and the connections that use it.
+    """Show connector NAME, the connections that use it, and its app, connector and
+    protocol versions and config-field fingerprint as last seen.
 
     \b
     Example:
@@ -140,6 +158,11 @@ def show_connector(name: str, check: bool, as_json: bool, db_path: str | None) -
     for key in ("name", "url", "token", "created_at", "updated_at"):
         click.echo(f"{key + ':':13}{safe(data[key]) if data[key] is not None else '-'}")
     click.echo(f"{'connections:':13}{safe(', '.join(data['connections'])) or '-'}")
+    versions = data.get("versions") or {}
+    click.echo(f"{'app:':13}{safe(_app_text(versions)) or '-'}")
+    for key, label in (("connector_version", "version:"), ("protocol_version", "protocol:")):
+        click.echo(f"{label:13}{safe(versions.get(key) or '-')}")
+    click.echo(f"{'fields:':13}{safe(versions.get('fields_fingerprint') or '-')}")
     if check:
         click.echo(f"{'info:':13}{describe_info(data['info'])}")
 

@@ -27,7 +27,8 @@ def doctor(repair: bool, as_json: bool, db_path: str | None) -> None:
     connector record is reported and never deleted. Secrets that cannot be decrypted are
     reported per record (erpsync secrets reset is the way out if the key is lost). Files
     that other users can read are reported with the chmod that fixes them (--repair runs
-    it). Every repair is audited. Exits 1 when a problem remains.
+    it). Connections an app upgrade broke are marked needs attention, with the reasons
+    (host/admin/upgrades.py). Every repair is audited. Exits 1 when a problem remains.
 
     \b
     Examples:

@@ -19,6 +19,7 @@ EXIT_USAGE = 2
 EXIT_CONNECTOR_REFUSED = 3
 EXIT_UNREACHABLE = 4
 EXIT_PROTOCOL = 5
+EXIT_NEEDS_ATTENTION = 6
 EXIT_ABORTED = 130
 
 EXIT_CODES = {
@@ -30,6 +31,8 @@ EXIT_CODES = {
     "busy (HTTP 502-504)",
     EXIT_PROTOCOL: "the connector answered but not in protocol v1, refused the token, or its "
     "TLS certificate does not verify",
+    EXIT_NEEDS_ATTENTION: "the connection needs attention after an app upgrade (edit and "
+    "re-test it); `erpsync connections list` shows why",
     EXIT_ABORTED: "aborted at a prompt (Ctrl-C or end of input); nothing was saved",
 }
 
@@ -59,6 +62,7 @@ EXIT_BY_KIND = {
     "unreachable": EXIT_UNREACHABLE,
     "busy": EXIT_UNREACHABLE,
     "protocol_mismatch": EXIT_PROTOCOL,
+    "needs_attention": EXIT_NEEDS_ATTENTION,
     "aborted": EXIT_ABORTED,
 }
 """The one table from the admin core's error kinds (host.admin.errors) to exit codes."""

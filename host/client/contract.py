@@ -33,7 +33,7 @@ class Contract(Calls):
             raise self._shape_error("info", TypeError("expected an object with an id"))
         version = data.get("protocol_version")
         if not is_supported_version(version):
-            raise ProtocolError(
+            error = ProtocolError(
                 self._scrub_message(
                     f"{self.label}: speaks protocol version {version!r}; this host speaks "
                     f"{PROTOCOL_VERSION}. Upgrade erpsync-host or use a matching connector.",
@@ -41,6 +41,9 @@ class Contract(Calls):
                     "info",
                 )
             )
+            if isinstance(version, str):
+                error.spoken_version = "".join(c for c in version[:32] if c.isprintable())
+            raise error
         scrubbed: dict[str, Any] = scrubber.data(data, keep=INFO_IDENTIFIERS)
         declared = data.get("capabilities")
         self.capabilities = declared if isinstance(declared, dict) else None

@@ -192,3 +192,32 @@ def m_connection_secret_fields(db: Database) -> None:
     # Older rows start from the keys they hold sealed.
     db.table("connections").add_column("secret_fields", str)
     db.execute("update connections set secret_fields = coalesce(secret_keys, '[]')")
+
+
+@migrations()
+def m005_app_versions(db: Database) -> None:
+    # What a connection's config is known to fit (host/admin/upgrades.py): the app, its
+    # distribution version, the connector and protocol versions and the config-field
+    # declaration (JSON of the fields' to_dict, and a fingerprint of their semantic parts),
+    # recorded when it passes its test and is saved, carried forward when an upgrade check
+    # finds it unaffected. `config_version`: the connector version its stored values are in
+    # (a partner's migrate_config runs once per step). `attention`: JSON list of the reasons
+    # an upgrade broke it, or null. Connector records keep what was last seen, so a command
+    # can tell cheaply that the installed app changed.
+    versions = {
+        "app": str,
+        "app_distribution": str,
+        "app_version": str,
+        "connector_version": str,
+        "protocol_version": str,
+        "fields_fingerprint": str,
+    }
+    for column, kind in {
+        **versions,
+        "config_fields": str,
+        "config_version": str,
+        "attention": str,
+    }.items():
+        db.table("connections").add_column(column, kind)
+    for column, kind in {**versions, "versions_seen_at": str}.items():
+        db.table("connectors").add_column(column, kind)

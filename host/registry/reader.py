@@ -25,6 +25,7 @@ MIGRATIONS: tuple[str, ...] = (
     "sync_001_settings",
     "m_web_admins_and_sessions",
     "m_connection_secret_fields",
+    "m005_app_versions",
 )
 """The names of host.registry.migrations, in order (a test keeps them equal): a registry
 missing any of them needs migrating, which only the full `Registry` does."""
@@ -38,6 +39,17 @@ def rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+VERSION_KEYS = ("app", "app_distribution", "app_version", "connector_version", "protocol_version")
+"""The version columns connectors and connections share (migration m005_app_versions)."""
+
+
+def versions_of(row: Mapping[str, Any]) -> dict[str, str | None]:
+    """The recorded versions of a row and the fingerprint of its config-field declaration."""
+    found: dict[str, str | None] = {key: row.get(key) for key in VERSION_KEYS}
+    found["fields_fingerprint"] = row.get("fields_fingerprint")
+    return found
+
+
 def connector_record(row: Mapping[str, Any]) -> ConnectorRecord:
     return ConnectorRecord(
         row["name"],
@@ -46,6 +58,7 @@ def connector_record(row: Mapping[str, Any]) -> ConnectorRecord:
         row["created_at"],
         row["updated_at"],
         row.get("ca_bundle"),
+        versions_of(row),
     )
 
 
@@ -73,6 +86,8 @@ def connection_record(
         updated_at=row["updated_at"],
         users=sorted(a["principal"] for a in access if a["kind"] == "user"),
         groups=sorted(a["principal"] for a in access if a["kind"] == "group"),
+        versions=versions_of(row),
+        attention=json.loads(row.get("attention") or "[]"),
     )
 
 

@@ -79,6 +79,9 @@ class ConnectorRecord:
     created_at: str
     updated_at: str = ""
     ca_bundle: str | None = None
+    versions: dict[str, str | None] = field(default_factory=dict)
+    """What was last seen of it (app, app_distribution, app_version, connector_version,
+    protocol_version, fields_fingerprint): recorded by tests and upgrade checks."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +89,7 @@ class ConnectorRecord:
             "url": self.url,
             "token": MASK if self.has_token else None,
             "ca_bundle": self.ca_bundle,
+            "versions": dict(self.versions),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -108,10 +112,20 @@ class ConnectionRecord:
     updated_at: str = ""
     users: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    versions: dict[str, str | None] = field(default_factory=dict)
+    """The versions its config is known to fit (host.admin.upgrades): tested with, or
+    carried forward by an upgrade check that found it unaffected."""
+    attention: list[str] = field(default_factory=list)
+    """Why an app upgrade broke it (empty when it is fine): it cannot be activated or
+    synced until edited and re-tested."""
 
     @property
     def last_test_passed(self) -> bool:
         return self.last_test_state in ("ok", "ok_with_info", "warning")
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.attention)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape; secrets appear only as ****."""
@@ -130,6 +144,8 @@ class ConnectionRecord:
                 "message": self.last_test_message,
                 "at": self.last_tested_at,
             },
+            "tested_with": dict(self.versions),
+            "needs_attention": list(self.attention),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }

@@ -389,6 +389,21 @@ async def run_connection(
     from host.registry import RegistryError
     from host.registry.secrets import SecretKeyError
 
+    skipped = await _needs_attention(registry, record)
+    if skipped is not None:
+        run_id = state.start_run(crm, record.guid)
+        state.finish_run(crm, run_id, Counts().to_dict(), "skipped", skipped)
+        with crm.transaction():
+            later = _now() + timedelta(seconds=interval_of(registry, record.guid))
+            state.set_status(
+                crm,
+                record.guid,
+                status=state.IDLE,
+                reason=skipped,
+                worker="",
+                next_due_at=later.isoformat(),
+            )
+        return state.runs(crm, record.guid, 1)[0]
     previous = state.status(crm, record.guid)
     run_id = state.start_run(crm, record.guid)
     job: Pass | None = None
@@ -451,6 +466,27 @@ async def run_connection(
             worker="",
         )
     return state.runs(crm, record.guid, 1)[0]
+
+
+async def _needs_attention(registry: Registry, record: ConnectionRecord) -> str | None:
+    """Why an app upgrade keeps this connection from syncing (host.admin.upgrades), after the
+    lazy check of its connector; None when it may sync."""
+    import contextlib
+
+    from host.admin.errors import AdminError
+    from host.admin.upgrades import check_if_changed
+
+    # A connector it cannot reach is the run's to report (the check marks nothing then).
+    with contextlib.suppress(AdminError):
+        await check_if_changed(registry, record.connector)
+    fresh = registry.connection_by_guid(record.guid) or record
+    if not fresh.attention:
+        return None
+    return (
+        "skipped: needs attention after an app upgrade ("
+        + "; ".join(fresh.attention)
+        + f"); edit and re-test it (erpsync connections edit {record.name})"
+    )
 
 
 def due_connections(registry: Registry, crm: SqliteCrm) -> list[ConnectionRecord]:

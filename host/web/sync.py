@@ -58,6 +58,8 @@ class ConnectionRow:
     last_test_passed: bool = False
     last_test_message: str = ""
     last_tested_at: str = ""
+    attention: list[str] = field(default_factory=list)
+    """Why an app upgrade broke it (host.admin.upgrades); empty when it is fine."""
 
 
 def when(stamp: str | None) -> str:
@@ -153,6 +155,7 @@ def connection_row(record: ConnectionRecord, scrubber: Scrubber | None) -> Conne
         last_test_passed=record.last_test_passed,
         last_test_message=message,
         last_tested_at=when(record.last_tested_at),
+        attention=list(record.attention),
     )
 
 

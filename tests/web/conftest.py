@@ -26,9 +26,10 @@ from helpers.web import (
 from playwright.sync_api import Browser, BrowserType, Playwright, expect, sync_playwright
 
 # A page waits for the real connector behind it; on a loaded two-core machine a test round trip
-# can exceed Playwright's 5 s default, which would fail a correct page. (Waiting longer never
+# can exceed Playwright's 5 s default (20 s was seen to fail at load 11-14), which would fail a
+# correct page. (Waiting longer never
 # lets a wrong page pass: every expectation still has to come true.)
-expect.set_options(timeout=20_000)
+expect.set_options(timeout=45_000)
 
 
 @pytest.fixture(scope="session")

@@ -26,9 +26,9 @@ from helpers.web import (
 from playwright.sync_api import Browser, BrowserType, Playwright, expect, sync_playwright
 
 # A page waits for the real connector behind it; on a loaded two-core machine a test round trip
-# can exceed Playwright's 5 s default (20 s was seen to fail at load 11-14), which would fail a
-# correct page. (Waiting longer never
-# lets a wrong page pass: every expectation still has to come true.)
+# can exceed Playwright's 5 s default (and 20 s was seen to fail at load 11-14), which would fail
+# a correct page. Waiting longer never lets a wrong page pass: every expectation still has to
+# come true.
 expect.set_options(timeout=45_000)
 
 

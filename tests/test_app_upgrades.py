@@ -360,6 +360,10 @@ def test_a_major_protocol_change_is_flagged(
         assert connections(invoke)["acme"]["needs_attention"] == [reason]
         refused = invoke("connections", "activate", "acme")
         assert reason in assert_one_line_error(refused, 5)  # the connector blocks it too
+        # Nor is anything imported from it (the engine skips it the same way).
+        refused = invoke("import", "run", "acme", "customer", "--all")
+        assert reason in assert_one_line_error(refused, 6)
+        assert "cannot import from 'acme'" in refused.stderr
 
         # Back to a connector speaking 1.x: re-pointing it checks its connections again.
         ok(invoke("connectors", "edit", "m", "--url", mock_server.url, "--token",

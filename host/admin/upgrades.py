@@ -32,7 +32,7 @@ from host.admin.errors import AdminError, admin_errors
 if TYPE_CHECKING:
     from host.client import ConnectorClient
     from host.connector import Connector, Field
-    from host.registry import ConnectorRecord, Registry
+    from host.registry import ConnectionRecord, ConnectorRecord, Registry
 
 SEMANTIC_KEYS = ("key", "type", "access", "default", "list_name", "list_values", "options")
 """The parts of a config-field declaration a stored value depends on: the fingerprint and
@@ -435,6 +435,30 @@ async def check_if_changed(registry: Registry, name: str) -> Check | None:
     if installed_version(distribution) == seen.get("app_version"):
         return None
     return await check_connector(registry, name)  # an uninstalled app: `error`, no marks
+
+
+async def attention_reasons(registry: Registry, record: ConnectionRecord) -> list[str]:
+    """Why an app upgrade keeps `record` from syncing or importing (empty: it may), after the
+    lazy check of its connector. A connector it cannot reach marks nothing: the sync run or
+    the import that follows reports that failure itself."""
+    with contextlib.suppress(AdminError):
+        await check_if_changed(registry, record.connector)
+    fresh = registry.connection_by_guid(record.guid) or record
+    return list(fresh.attention)
+
+
+async def ensure_usable(registry: Registry, record: ConnectionRecord, doing: str) -> None:
+    """Refuse `doing` (e.g. "import from") a connection an app upgrade broke, naming why."""
+    from host.admin.errors import NeedsAttention
+
+    reasons = await attention_reasons(registry, record)
+    if reasons:
+        raise NeedsAttention(
+            f"cannot {doing} {record.name!r}: it needs attention after an app upgrade ("
+            + "; ".join(reasons)
+            + f"); edit and re-test it (erpsync connections edit {record.name})",
+            reasons,
+        )
 
 
 async def check_all(registry: Registry, names: Sequence[str] | None = None) -> list[Check]:

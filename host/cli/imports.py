@@ -45,12 +45,15 @@ def import_group() -> None:
 
 
 def _setup(db_path: str | None, connection: str, actor_type: str) -> tuple[Any, ...]:
+    from host.admin.upgrades import ensure_usable
     from host.cli.crm import open_crm_for
     from host.sync.importer import _mapper_for_import
     from host.sync.settings import list_items, one_type
 
     registry = open_registry(db_path, create=False)
     record = registry.connection(connection)
+    # An app upgrade that broke the connection comes first: its settings may be why it broke.
+    run_async(ensure_usable(registry, record, "import from"), spinner=False)
     settings = sync_call(one_type, registry, record.guid, actor_type)
     mapper = sync_call(_mapper_for_import, settings, list_items(registry, record.guid))
     client = client_for_connector(registry, registry.connector(record.connector))

@@ -471,20 +471,14 @@ async def run_connection(
 async def _needs_attention(registry: Registry, record: ConnectionRecord) -> str | None:
     """Why an app upgrade keeps this connection from syncing (host.admin.upgrades), after the
     lazy check of its connector; None when it may sync."""
-    import contextlib
+    from host.admin.upgrades import attention_reasons
 
-    from host.admin.errors import AdminError
-    from host.admin.upgrades import check_if_changed
-
-    # A connector it cannot reach is the run's to report (the check marks nothing then).
-    with contextlib.suppress(AdminError):
-        await check_if_changed(registry, record.connector)
-    fresh = registry.connection_by_guid(record.guid) or record
-    if not fresh.attention:
+    reasons = await attention_reasons(registry, record)
+    if not reasons:
         return None
     return (
         "skipped: needs attention after an app upgrade ("
-        + "; ".join(fresh.attention)
+        + "; ".join(reasons)
         + f"); edit and re-test it (erpsync connections edit {record.name})"
     )
 

@@ -87,3 +87,62 @@ class Lines:
         if len(self.rest) > self.max_line:
             raise ValueError(f"a line is longer than {self.max_line} bytes")
         return [line for line in lines if line]
+
+    def block(self, chunk: bytes) -> bytes:
+        """The complete lines `chunk` ends (with those left over before it) as one block;
+        the rest waits for the next chunk."""
+        data = self.rest + chunk if self.rest else chunk
+        cut = data.rfind(b"\n") + 1
+        self.rest = data[cut:]
+        if len(self.rest) > self.max_line:
+            raise ValueError(f"a line is longer than {self.max_line} bytes")
+        return data[:cut]
+
+
+Run = list[Actor]
+"""Consecutive actor lines of a block, decoded together."""
+
+_MARKERS = (b'{"position"', b'{"end"', b'{"error"')
+"""How the lines that are not actors begin as the host writes them (msgspec keeps key order)."""
+
+
+def decode_block(block: bytes) -> list[Run | Line]:
+    """Every line of a block of complete lines, in order: runs of actor lines decoded by
+    msgspec straight into `Actor`s with no Python work per line, the other lines one by one.
+
+    What a run does not decode as plain actors (nulls where the wire allows them, a marker
+    written with other key order, a line that is not JSON) is decoded line by line by
+    `decode_line`, so the answer, and any error, is the one `decode_line` gives for each line.
+    """
+    items: list[Run | Line] = []
+    start = 0
+    for marker in _marker_starts(block):
+        if marker > start:
+            items += _run(block[start:marker])
+        end = block.index(b"\n", marker)
+        items.append(decode_line(block[marker:end]))
+        start = end + 1
+    if start < len(block):
+        items += _run(block[start:])
+    return items
+
+
+def _marker_starts(block: bytes) -> list[int]:
+    """Offsets of the lines that begin as a position, end or error line does."""
+    found = []
+    for marker in _MARKERS:
+        if block.startswith(marker):
+            found.append(0)
+        at = block.find(b"\n" + marker)
+        while at >= 0:
+            found.append(at + 1)
+            at = block.find(b"\n" + marker, at + 1)
+    return sorted(found)
+
+
+def _run(lines: bytes) -> list[Run | Line]:
+    parts = [line for line in lines.split(b"\n") if line]
+    try:
+        return [list(map(_actor.decode, parts))]
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return [decode_line(line) for line in parts]

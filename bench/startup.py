@@ -167,15 +167,22 @@ def measure_size(directory: Path, fake_count: int, runs: int) -> dict[str, Any]:
     bare_out = run_child(commands["bare"], env=env).stdout.decode()
     if "mock erpsync_mock_erp" not in bare_out:
         raise RuntimeError(f"the benchmark venv does not see the bundled app: {bare_out!r}")
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+
+    def timed(name: str, argv: list[str]) -> float:
+        child = run_child(argv, env=env)
+        cpu[name].append(child.cpu_seconds)
+        return child.seconds
+
     measures = {
-        name: (lambda argv=argv: run_child(argv, env=env).seconds)
-        for name, argv in commands.items()
+        name: (lambda name=name, argv=argv: timed(name, argv)) for name, argv in commands.items()
     }
     samples = interleaved(
         measures,
         runs=runs,
         warmup=2,
     )
+    cpu = {name: values[-len(samples[name]) :] for name, values in cpu.items()}  # no warm-up
     rss = [run_child([*commands["apps_list_json"][:-1]], env=env).max_rss_bytes for _ in range(3)]
     imports = {name: imported_modules(argv, env) for name, argv in commands.items()}
     return {
@@ -186,6 +193,9 @@ def measure_size(directory: Path, fake_count: int, runs: int) -> dict[str, Any]:
         "help_ratio": ratio_stats(samples["help"], samples["bare"]),
         "apps_list_ratio": ratio_stats(samples["apps_list_json"], samples["bare"]),
         "connections_list_ratio": ratio_stats(samples["connections_list_json"], samples["bare"]),
+        "cpu_seconds": {name: stats(values) for name, values in cpu.items()},
+        "apps_list_cpu_ratio": ratio_stats(cpu["apps_list_json"], cpu["bare"]),
+        "connections_list_cpu_ratio": ratio_stats(cpu["connections_list_json"], cpu["bare"]),
         "apps_list_max_rss_mib": stats([r / MIB for r in rss], digits=1),
         "modules_imported": {name: len(mods) for name, mods in imports.items()},
         "heavy_imports": {name: heavy(mods) for name, mods in imports.items() if name != "bare"},
@@ -229,6 +239,25 @@ def run(quick: bool = False) -> dict[str, Any]:
             tenth["connections_list_ratio"],
             full["connections_list_ratio"]["median"] <= 1.3
             and tenth["connections_list_ratio"]["median"] <= 1.3,
+            unit="x",
+        ),
+        figure(
+            "startup.apps_list_cpu",
+            "`erpsync apps list --json` / bare entry-point listing, CPU time (user + system "
+            "of the child: steadier than wall time on a shared machine)",
+            "(reported)",
+            full["apps_list_cpu_ratio"],
+            tenth["apps_list_cpu_ratio"],
+            None,
+            unit="x",
+        ),
+        figure(
+            "startup.connections_list_cpu",
+            "`erpsync connections list --json` / bare entry-point listing, CPU time",
+            "(reported)",
+            full["connections_list_cpu_ratio"],
+            tenth["connections_list_cpu_ratio"],
+            None,
             unit="x",
         ),
         figure(

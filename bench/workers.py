@@ -229,7 +229,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             {"median": full["two_checked"]["wrong"]},
             {"median": tenth["two_checked"]["wrong"]},
             correct,
-            unit="calls",
+            unit="rounds",
         ),
         figure(
             "workers.memory_ratio",

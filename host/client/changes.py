@@ -163,10 +163,9 @@ class Changes(Contract):
             batch: list[Actor] = []
             try:
                 async for chunk in answer.aiter_bytes():
-                    for line in stream.decode_block(lines.block(chunk)):
-                        if isinstance(line, list):  # a run of actor lines
-                            batch += line
-                        elif isinstance(line, Actor):
+                    for raw in lines.feed(chunk):
+                        line = stream.decode_line(raw)
+                        if isinstance(line, Actor):
                             batch.append(line)
                         elif isinstance(line, stream.Position):
                             yield Page(batch, line.cursor)

@@ -131,6 +131,7 @@ def log(message: str) -> None:
 class ChildRun:
     seconds: float
     max_rss_bytes: int
+    cpu_seconds: float
     returncode: int
     stdout: bytes
     stderr: bytes
@@ -143,7 +144,8 @@ def run_child(
     check: bool = True,
     timeout: float = 600,
 ) -> ChildRun:
-    """Run a command to its end: wall time, and the peak resident memory of that child alone.
+    """Run a command to its end: wall time, CPU time (user + system) and the peak resident
+    memory of that child alone.
 
     os.wait4 gives the rusage of exactly this child (RUSAGE_CHILDREN would sum them all).
     """
@@ -161,7 +163,12 @@ def run_child(
         out.seek(0)
         err.seek(0)
         result = ChildRun(
-            seconds, usage.ru_maxrss * 1024, process.returncode, out.read(), err.read()
+            seconds,
+            usage.ru_maxrss * 1024,
+            usage.ru_utime + usage.ru_stime,
+            process.returncode,
+            out.read(),
+            err.read(),
         )
     if check and result.returncode != 0:
         raise RuntimeError(

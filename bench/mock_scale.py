@@ -1,6 +1,5 @@
 """The mock ERP at scale: seconds until `erpsync mock-server --customers N` answers a call on
-its data, and the server's peak resident memory, for 1,000,000 and 100,000 customers; and
-`--workers 2` against one worker: requests per second and memory.
+its data, and the server's peak resident memory, for 1,000,000 and 100,000 customers.
 
     python bench/mock_scale.py [--quick]
 
@@ -8,6 +7,7 @@ its data, and the server's peak resident memory, for 1,000,000 and 100,000 custo
 (which makes the company's data: generated at once up to 100,000 customers, on demand
 above, see plugins/erpsync_mock_erp/lazy.py), then a page of changes from the middle of the
 data and a text search that walks every customer; VmHWM of the server process is read after.
+(`serve --workers N` is measured by bench/workers.py.)
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -77,52 +76,6 @@ def start_up(directory: Path, customers: int) -> dict[str, float]:
         }
 
 
-def _worker_memory(process_pid: int) -> float:
-    """Resident memory (VmRSS) of a server and all its child processes, in MiB."""
-    from common import _proc_status
-
-    total = _proc_status(process_pid, "VmRSS")
-    for task in Path(f"/proc/{process_pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            total += _proc_status(int(child), "VmRSS")
-    return total / MIB
-
-
-def workers(directory: Path, count: int, requests: int, customers: int) -> dict[str, float]:
-    """Requests per second of get-actors calls from 8 threads, and memory, with `count`
-    worker processes."""
-    extra = ("--workers", str(count)) if count > 1 else ()
-    with server(_argv(customers, *extra), base_env(), directory) as running:
-        url = running.base + "/connectors/mock/v1/connections/"
-        guid = str(uuid.uuid4())
-        with httpx.Client(timeout=60) as client:
-            client.put(url + guid, json={"config": CONFIG}).raise_for_status()
-
-        def calls(n: int) -> int:
-            wrong = 0
-            with httpx.Client(timeout=60) as client:
-                for i in range(n):
-                    key = str(1 + (i * 7919) % customers)
-                    answer = client.post(
-                        url + guid + "/actors/customer/get",
-                        json={"erp_keys": [key], "field_keys": ["CustNo"]},
-                    ).json()
-                    if not answer["ok"] or answer["data"][0]["field_values"]["CustNo"] != int(key):
-                        wrong += 1
-            return wrong
-
-        calls(20 * 8)  # warm every worker's company
-        begin = time.perf_counter()
-        with ThreadPoolExecutor(8) as pool:
-            wrong = sum(pool.map(calls, [requests // 8] * 8))
-        seconds = time.perf_counter() - begin
-        return {
-            "requests_per_second": (requests // 8 * 8) / seconds,
-            "wrong_answers": wrong,
-            "rss_mib": _worker_memory(running.process.pid),
-        }
-
-
 def run(quick: bool = False) -> dict[str, Any]:
     runs = 1 if quick else 3
     details: dict[str, Any] = {}
@@ -134,12 +87,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 log(f"mock scale: {size} customers, start {n + 1}/{runs}")
                 samples.append(start_up(directory, size))
             details[str(size)] = {k: stats([s[k] for s in samples]) for k in samples[0]}
-        requests = 800 if quick else 4000
-        for count in (1, 2):
-            log(f"mock scale: --workers {count}, {requests} requests")
-            details[f"workers_{count}"] = workers(directory, count, requests, 10_000)
     full, tenth = details[str(FULL)], details[str(FULL // 10)]
-    one, two = details["workers_1"], details["workers_2"]
     figures = [
         figure(
             "mock.ready_seconds",
@@ -167,15 +115,6 @@ def run(quick: bool = False) -> dict[str, Any]:
             tenth["full_search_seconds"],
             None,
             unit="s",
-        ),
-        figure(
-            "workers.two_over_one_rps",
-            "`mock-server --workers 2` / one worker: get-actors requests per second, 8 clients",
-            "(reported; every answer correct)",
-            {"median": round(two["requests_per_second"] / one["requests_per_second"], 3)},
-            None,
-            two["wrong_answers"] == 0 and one["wrong_answers"] == 0,
-            unit="x",
         ),
     ]
     return {"figures": figures, "details": details}

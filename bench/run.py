@@ -28,6 +28,7 @@ SUITES = (
     "web_sync_tab",
     "web_dialog_test",
     "mock_scale",
+    "workers",
 )
 
 

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from host.connector import Connection, Connector, ConnectorError, Field, NotSupported, Response
 from host.protocol.errors import status_for
 from host.protocol.scrub import Scrubber, secret_keys, secret_values
-from host.server.shapes import _response
+from host.server.shapes import PlainPage, _response
 
 log = logging.getLogger("erpsync.server")
 
@@ -60,6 +60,13 @@ def _reply(response: Response, data: Any = None, **extra: Any) -> Any:
     """
     if not response.ok:
         return _answer(response)
+    if type(data) is PlainPage:  # checked when shaped: written from the Actor objects
+        envelope = _envelope(response, {"actors": data.actors, "cursor": data.cursor})
+        if _STR.issuperset(map(type, map(envelope.get, _ENVELOPE_STRINGS))) and not extra:
+            body = encode_plain(envelope)
+            if body is not None:
+                return HTTPResponse(content=body, media_type="application/json")
+        data = data.to_dict()
     envelope = {**_envelope(response, data), **extra}
     if (
         _STR.issuperset(map(type, map(envelope.get, _ENVELOPE_STRINGS)))

@@ -27,7 +27,7 @@ from host.server.shapes import (
     _actors,
     _fields,
     _items,
-    _page,
+    _page_objects,
     _response,
     _strings,
 )
@@ -125,7 +125,7 @@ class Served:
             "search_advanced": self.searching(ops.SEARCH_ADVANCED, _advanced_args),
             "create_actor": self.calling(ops.CREATE_ACTOR, _create_args, _actor),
             "save_actors": _own(self.save_actors),
-            "changed_since": self.calling(ops.CHANGED_SINCE, _changes_args, _page, _reply),
+            "changed_since": self.calling(ops.CHANGED_SINCE, _changes_args, _page_objects, _reply),
             "changes_stream": _own(self.changes_stream),
             "get_list": _own(self.get_list),
         }

@@ -11,7 +11,6 @@ time) or, if the connector failed half-way, an error envelope.
 
 from __future__ import annotations
 
-import itertools
 import operator
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -23,7 +22,7 @@ from host.connector import Actor, Page, Response
 from host.protocol import models as m
 from host.protocol.operations import STREAM_MEDIA_TYPE
 from host.server.calls import _answer, _envelope
-from host.server.shapes import _actor
+from host.server.shapes import _actor, plain_actor_objects
 
 FetchPage = Callable[[str], Awaitable[tuple[Response, Any]]]
 """(envelope, page payload as `page_objects` shapes it) of the page at a cursor."""
@@ -63,11 +62,11 @@ async def lines(fetch: FetchPage, page: dict[str, Any], since: str) -> AsyncIter
             return
         count += len(actors)
         if actors:
-            newest = max(newest, max(a.last_modified for a in actors))
+            newest = max(newest, max(map(_LAST_MODIFIED, actors)))
         cursor = page["cursor"]
         if not cursor:
             end = {"end": True, "count": count, "next_since": newest}
-            yield body + _encoder.encode(end) + b"\n"
+            yield b"".join((body, _encoder.encode(end), b"\n"))
             return
         if cursor in seen:
             yield body + _error_line(
@@ -79,7 +78,7 @@ async def lines(fetch: FetchPage, page: dict[str, Any], since: str) -> AsyncIter
             )
             return
         seen.add(cursor)
-        yield body + _encoder.encode({"position": cursor, "count": count}) + b"\n"
+        yield b"".join((body, _encoder.encode({"position": cursor, "count": count}), b"\n"))
         response, page = await fetch(cursor)
         if not response.ok:
             yield _error_line(response)
@@ -90,17 +89,10 @@ def actor_lines(actors: list[Actor]) -> bytes | None:
     """One JSON line per actor, written by msgspec straight from the `Actor` dataclasses
     (their fields in the wire's order: no dict per actor); values that are not plain JSON
     are checked against the protocol's actor model (None when they do not fit)."""
-    if _ACTOR_TYPE.issuperset(map(type, actors)):
-        values = list(map(_FIELD_VALUES, actors))
-        if (
-            _STR.issuperset(map(type, _chain(map(_ACTOR_STRINGS, actors))))
-            and _DICT.issuperset(map(type, values))
-            and _STR.issuperset(map(type, _chain(values)))
-            and _PLAIN_VALUES.issuperset(map(type, _chain(map(dict.values, values))))
-        ):
-            body = _encode_lines(actors)
-            if body is not None:
-                return body
+    if plain_actor_objects(actors):
+        body = _encode_lines(actors)
+        if body is not None:
+            return body
     out = []
     for actor in actors:
         try:
@@ -122,20 +114,15 @@ def page_objects(result: Any) -> dict[str, Any]:
     if not isinstance(result, Page):
         raise TypeError(f"expected a host.Page, got {type(result).__name__}")
     actors = list(result.actors)
-    if not all(isinstance(a, Actor) for a in actors):
+    if not _ACTOR_TYPE.issuperset(map(type, actors)) and not all(
+        isinstance(a, Actor) for a in actors
+    ):
         raise TypeError("expected a list of host.Actor")
     return {"actors": actors, "cursor": result.cursor}
 
 
 _ACTOR_TYPE = frozenset({Actor})
-_STR = frozenset({str})
-_DICT = frozenset({dict})
-_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
-_ACTOR_STRINGS = operator.attrgetter(
-    "actor_type", "erp_key", "last_modified", "parent_actor_type", "parent_erp_key"
-)
-_FIELD_VALUES = operator.attrgetter("field_values")
-_chain = itertools.chain.from_iterable
+_LAST_MODIFIED = operator.attrgetter("last_modified")
 
 
 def _error_line(response: Response) -> bytes:

@@ -143,6 +143,11 @@ class Table:
             b = max(b, bisect_right(entries, after))
             o = max(o, bisect_right(order, after))
         size, over = self.base.size, self.over
+        if not over and not order:  # nothing created or changed: a slice of the generated
+            stop = min(b + limit, size)
+            if stop <= b:
+                return [], None, False
+            return self.base.slice(b, stop), entries[stop - 1], stop < size
         chosen: list[tuple[tuple[str, str], int]] = []  # (entry, base index or -1)
         while len(chosen) <= limit:
             while b < size and str(b + 1) in over:

@@ -9,6 +9,7 @@ worker process), so the test knows it really crossed workers.
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import subprocess
@@ -197,6 +198,23 @@ def test_the_shared_store_holds_configs_encrypted_and_private(server: MockServer
     assert MOCK_PASSWORD.encode() not in raw and MOCK_USERNAME.encode() not in raw
     with sqlite3.connect(stores[0]) as db:
         assert db.execute("SELECT count(*) FROM connections").fetchone()[0] >= 1
+
+
+def test_every_worker_answers_an_unreadable_request_with_the_envelope(
+    server: MockServer,
+) -> None:
+    """Raw non-UTF-8 bytes in the path: uvicorn's plain-text 400 is replaced by the protocol's
+    `invalid_request` envelope in each worker, as in a single-process server."""
+    url = httpx.URL(server.url)
+    for _ in range(4 * WORKERS):  # new connections: the kernel spreads them over the workers
+        with socket.create_connection((url.host, url.port)) as sock:
+            sock.sendall(b"GET " + url.raw_path + b"/v1/lists/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n")
+            raw = b""
+            while chunk := sock.recv(65536):
+                raw += chunk
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head, raw[:200]
+        assert json.loads(body)["error_code"] == "invalid_request"
 
 
 def test_the_shared_store_is_removed_when_the_server_stops(tmp_path: Path) -> None:

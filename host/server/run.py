@@ -161,11 +161,14 @@ def run_workers(
     """
     from uvicorn.supervisors import Multiprocess
 
+    from host.server.badrequest import EnvelopeHTTPProtocol
+
     sock = bind(host, port)
     config = uvicorn.Config(
         factory,
         factory=True,
         workers=workers,
+        http=EnvelopeHTTPProtocol,  # every worker answers an unreadable request as one does
         log_level=log_level,
         access_log=access_log,
         ssl_certfile=ssl_certfile,

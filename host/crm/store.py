@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +120,24 @@ class SqliteCrm:
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction (see host.sqlite.immediate)."""
         return immediate(self.conn)
+
+    @contextlib.contextmanager
+    def durable_transaction(self) -> Iterator[None]:
+        """A write transaction on disk when it returns, even across a power loss.
+
+        crm.db commits with `synchronous=NORMAL` (WAL): safe against a killed process, but a
+        machine crash can roll back the last commits. That is harmless for a page and its
+        resume position (read again), not for what must be on disk before a call outside:
+        the intent to create an actor in the ERP (docs/sync.md, "Durability")."""
+        if self.conn.in_transaction:  # part of an open one: that one decides
+            yield
+            return
+        self.conn.execute("PRAGMA synchronous=FULL")
+        try:
+            with immediate(self.conn):
+                yield
+        finally:
+            self.conn.execute("PRAGMA synchronous=NORMAL")
 
     def tick(self, count: int = 1) -> int:
         """Reserve `count` stamps; returns the first. Call inside a transaction."""

@@ -11,8 +11,12 @@ loop's thread (reading and decoding the feed). `--profile import` adds a cProfil
 the two threads of one more import, timed by the thread's CPU clock (`time.thread_time`), so
 waiting for the GIL, the socket or the other core is not counted as time spent.
 
+`--apply-only` instead reads every page into memory first and then only applies them to a
+fresh crm.db in this thread (no network, no second thread): the CPU of applying alone.
+
     python bench/profile_sync_import.py [--customers 100000] [--page 500] [--runs 3]
         [--profile import|import-pages|raw-stream|raw-pages] [--top 25]
+    python bench/profile_sync_import.py --apply-only [--profile import]
 """
 
 from __future__ import annotations
@@ -78,6 +82,52 @@ def _print_profile(title: str, profiler: cProfile.Profile, top: int) -> None:
     print(f"===== {title}\n{out.getvalue()}")
 
 
+def _apply_only(
+    url: str, token: str, home: Path, registry: Any, crm: Any, mapper: Any, args: Any
+) -> None:
+    from host.client import ConnectorClient
+    from host.crm import open_crm
+    from host.sync.apply import apply_actors
+
+    async def read() -> list[Any]:
+        async with ConnectorClient(url, token=token, timeout=120) as client:
+            return [
+                page.actors
+                async for page in client.changes(
+                    guid, "customer", field_keys=mapper.pull_keys, page_size=args.page
+                )
+            ]
+
+    guid = registry.connection("acme").guid
+    pages = asyncio.run(read())
+    crm.close()
+    for number in range(args.runs + (1 if args.profile else 0)):
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(home / "crm.db") + suffix).unlink(missing_ok=True)
+        crm = open_crm(registry.path)
+        profiler = cProfile.Profile(time.thread_time) if number == args.runs else None
+        wall, cpu = time.perf_counter(), time.thread_time()
+        if profiler is not None:
+            profiler.enable()
+        for actors in pages:
+            with crm.transaction():
+                apply_actors(crm, guid, mapper, actors, force=True)
+        if profiler is not None:
+            profiler.disable()
+        print(
+            {
+                "kind": "apply-only" + (" (profiled)" if profiler else ""),
+                "wall_s": round(time.perf_counter() - wall, 3),
+                "cpu_s": round(time.thread_time() - cpu, 3),
+                "crm_db_mb": round((home / "crm.db").stat().st_size / 1e6),
+            },
+            flush=True,
+        )
+        if profiler is not None:
+            _print_profile("apply-only: applying pages in memory", profiler, args.top)
+        crm.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -85,6 +135,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", choices=KINDS)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--apply-only", action="store_true", help="pages in memory first")
     args = parser.parse_args()
     import sync_import
 
@@ -143,6 +194,10 @@ def main() -> None:
             return row
 
         print(f"load average before: {os.getloadavg()}", flush=True)
+        if args.apply_only:
+            _apply_only(url, token, home, registry, crm, mapper, args)
+            print(f"load average after: {os.getloadavg()}", flush=True)
+            return
         for _ in range(args.runs):
             for kind in KINDS:
                 one(kind, False)

@@ -437,12 +437,12 @@ class SqliteCrm:
 
     def save_links(self, links: Iterable[Link]) -> None:
         """Insert or update many links in one statement (their `id` is not read back)."""
-        encode = _encode
+        encode = _link_encoder.encode  # `_encode` inlined: a call less per link
         self.conn.executemany(
             self._SAVE_LINK,
             [
                 (k.connection, k.actor_type, k.erp_key, k.entity, k.crm_id, k.last_modified,
-                 encode(k.synced))
+                 encode(k.synced).decode())
                 for k in links
             ],
         )  # fmt: skip

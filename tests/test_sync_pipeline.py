@@ -14,7 +14,7 @@ from helpers.sync_env import make_env
 
 from host.client import ConnectorClient
 from host.connector import Page
-from host.sync.pipeline import apply_pages
+from host.sync.pipeline import apply_pages, plain_pages
 
 GUARD = 30.0  # seconds: only so that a broken overlap fails instead of hanging
 
@@ -154,3 +154,31 @@ def test_plain_pages_are_fetched_ahead_while_a_page_is_applied(
     assert transport.cursors[0] == ""
     assert len(sent_before_applied) >= 3
     assert all(sent_before_applied), sent_before_applied
+
+
+def test_on_the_loop_thread_when_told_so_in_order() -> None:
+    applied: list[tuple[int, int]] = []
+
+    async def go() -> int:
+        await apply_pages(
+            numbers(20, []), lambda n: applied.append((n, threading.get_ident())),
+            in_thread=lambda: False,
+        )  # fmt: skip
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(go())
+    assert [n for n, _ in applied] == list(range(20))
+    assert {t for _, t in applied} == {loop_thread}
+
+
+def test_a_worker_thread_only_for_plain_pages() -> None:
+    """The streamed feed needs no prefetch (the connector writes ahead by itself); plain
+    pages do, and so do a 1.0 connector and one whose info is unknown (both read pages)."""
+    client = ConnectorClient("http://127.0.0.1:9", token="t")
+    threaded = plain_pages(client)
+    assert threaded() is True  # info not asked: capabilities unknown, pages
+    client.capabilities = {"operations": ["changed_since"]}
+    assert threaded() is True
+    client.capabilities = {"operations": ["changed_since", "changes_stream"]}
+    assert threaded() is False
+    asyncio.run(client.aclose())

@@ -33,7 +33,7 @@ from host.sync.apply import Counts, apply_actors
 from host.sync.fieldmap import TypeSettings, type_settings
 from host.sync.lists import list_items
 from host.sync.mapping import MISSING, Mapper, same
-from host.sync.pipeline import apply_pages
+from host.sync.pipeline import apply_pages, plain_pages
 from host.sync.priority import interval_of
 
 if TYPE_CHECKING:
@@ -146,9 +146,9 @@ class Pass:
 
             try:
                 # an async generator: closed here, so a failed apply ends the stream at once;
-                # pages are applied in a worker thread while the next ones are read
+                # plain pages are applied in a worker thread while the next one is fetched
                 async with contextlib.aclosing(cast("AsyncGenerator[Page, None]", pages)):
-                    await apply_pages(pages, apply)
+                    await apply_pages(pages, apply, in_thread=plain_pages(self.client))
                 return
             except CallFailed as exc:
                 if exc.response.error_code != "invalid_cursor" or not cursor:

@@ -26,7 +26,7 @@ from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
 from host.sync.fieldmap import TypeSettings
 from host.sync.mapping import Mapper
-from host.sync.pipeline import apply_pages
+from host.sync.pipeline import apply_pages, plain_pages
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -223,9 +223,10 @@ async def run_import(
             commit(chosen, page.cursor, not page.cursor)
 
         # an async generator: closed here, so a failed commit ends the stream at once; pages
-        # are applied in a worker thread while the next ones are read (host/sync/pipeline.py)
+        # of a connector without the streamed feed are applied in a worker thread while the
+        # next one is fetched (host/sync/pipeline.py)
         async with contextlib.aclosing(cast("AsyncGenerator[Page, None]", pages)):
-            await apply_pages(pages, apply)
+            await apply_pages(pages, apply, in_thread=plain_pages(client))
     result = state.job(crm, job_id) or {}
     result["criteria"] = json.loads(result.get("criteria") or "{}")
     result["unmapped_list_items"] = mapper.unmapped

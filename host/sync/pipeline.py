@@ -12,8 +12,9 @@ Over the **streamed feed** the connector writes the next pages into the socket w
 side applies, without any request, so there is nothing to prefetch; a second thread there
 only competes with the loop for the GIL: on this project's 2-core bench machine it cost
 0.1-0.4 s more CPU per 100,000 customers and ran nothing side by side, at loads from 2 to 11
-(docs/performance.md, "Sync import"). So the caller says which feed it reads (`in_thread`, asked once the first page is
-there: the client has decided by then) and a streamed feed is applied on the loop's thread.
+(docs/performance.md, "Sync import"). So the caller says which feed it reads (`in_thread`,
+asked once the first page is there: the client has decided by then) and a streamed feed is
+applied on the loop's thread.
 
 Nothing about order or atomicity changes: pages are applied one at a time, in feed order,
 each by the caller's `apply` (which commits the page with its checkpoint in one

@@ -8,14 +8,15 @@ seen every change up to N that had committed: the CRM -> ERP side of sync pages 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from host.crm import CrmError, Link
 from host.crm.schema import CHECKBOX, DATETIME, DOUBLE, ENTITIES, INTEGER, LIST, LISTS, fields_of
@@ -65,8 +66,14 @@ def _sql_type(kind: str) -> str:
     return {INTEGER: "INTEGER", DOUBLE: "REAL", CHECKBOX: "INTEGER"}.get(kind, "TEXT")
 
 
-_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
-"""One encoder for link values: `json.dumps` with options builds a new encoder per call."""
+_link_encoder = msgspec.json.Encoder(order="sorted", enc_hook=str)
+_decode = msgspec.json.Decoder().decode
+
+
+def _encode(values: Mapping[str, Any]) -> str:
+    """Link values as compact JSON text with sorted keys (msgspec: about 7x cheaper than the
+    standard library's encoder, which was the largest Python cost of applying a page)."""
+    return _link_encoder.encode(values).decode()
 
 
 def now() -> str:
@@ -113,6 +120,24 @@ class SqliteCrm:
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction (see host.sqlite.immediate)."""
         return immediate(self.conn)
+
+    @contextlib.contextmanager
+    def durable_transaction(self) -> Iterator[None]:
+        """A write transaction on disk when it returns, even across a power loss.
+
+        crm.db commits with `synchronous=NORMAL` (WAL): safe against a killed process, but a
+        machine crash can roll back the last commits. That is harmless for a page and its
+        resume position (read again), not for what must be on disk before a call outside:
+        the intent to create an actor in the ERP (docs/sync.md, "Durability")."""
+        if self.conn.in_transaction:  # part of an open one: that one decides
+            yield
+            return
+        self.conn.execute("PRAGMA synchronous=FULL")
+        try:
+            with immediate(self.conn):
+                yield
+        finally:
+            self.conn.execute("PRAGMA synchronous=NORMAL")
 
     def tick(self, count: int = 1) -> int:
         """Reserve `count` stamps; returns the first. Call inside a transaction."""
@@ -331,7 +356,7 @@ class SqliteCrm:
             entity=row[4],
             crm_id=row[5],
             last_modified=row[6],
-            synced=json.loads(row[7]),
+            synced=_decode(row[7]),
         )
 
     def links_for_keys(
@@ -412,12 +437,12 @@ class SqliteCrm:
 
     def save_links(self, links: Iterable[Link]) -> None:
         """Insert or update many links in one statement (their `id` is not read back)."""
-        encode = _encode
+        encode = _link_encoder.encode  # `_encode` inlined: a call less per link
         self.conn.executemany(
             self._SAVE_LINK,
             [
                 (k.connection, k.actor_type, k.erp_key, k.entity, k.crm_id, k.last_modified,
-                 encode(k.synced))
+                 encode(k.synced).decode())
                 for k in links
             ],
         )  # fmt: skip

@@ -33,6 +33,7 @@ from host.sync.apply import Counts, apply_actors
 from host.sync.fieldmap import TypeSettings, type_settings
 from host.sync.lists import list_items
 from host.sync.mapping import MISSING, Mapper, same
+from host.sync.pipeline import apply_pages, plain_pages
 from host.sync.priority import interval_of
 
 if TYPE_CHECKING:
@@ -129,22 +130,25 @@ class Pass:
                 field_keys=mapper.pull_keys,
                 page_size=self.page_size,
             )
+
+            def apply(page: Page) -> None:
+                nonlocal newest, cursor
+                with self.crm.transaction():  # the page and its resume position, all or nothing
+                    counts, page_newest = apply_actors(self.crm, self.guid, mapper, page.actors)
+                    newest = max(newest, page_newest)
+                    if page.cursor:
+                        done = state.Cursor(cur.erp_stamp, since, page.cursor, newest)
+                    else:
+                        done = state.Cursor(newest or since)
+                    state.save_cursor(self.crm, self.guid, actor_type, done)
+                    self._progress(counts)
+                cursor = page.cursor
+
             try:
-                # an async generator: closed here, so a failed apply ends the stream at once
+                # an async generator: closed here, so a failed apply ends the stream at once;
+                # plain pages are applied in a worker thread while the next one is fetched
                 async with contextlib.aclosing(cast("AsyncGenerator[Page, None]", pages)):
-                    async for page in pages:
-                        with self.crm.transaction():
-                            counts, page_newest = apply_actors(
-                                self.crm, self.guid, mapper, page.actors
-                            )
-                            newest = max(newest, page_newest)
-                            if page.cursor:
-                                done = state.Cursor(cur.erp_stamp, since, page.cursor, newest)
-                            else:
-                                done = state.Cursor(newest or since)
-                            state.save_cursor(self.crm, self.guid, actor_type, done)
-                            self._progress(counts)
-                        cursor = page.cursor
+                    await apply_pages(pages, apply, in_thread=plain_pages(self.client))
                 return
             except CallFailed as exc:
                 if exc.response.error_code != "invalid_cursor" or not cursor:

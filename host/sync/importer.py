@@ -26,6 +26,7 @@ from host.sync import SyncError, state
 from host.sync.apply import Counts, apply_actors
 from host.sync.fieldmap import TypeSettings
 from host.sync.mapping import Mapper
+from host.sync.pipeline import apply_pages, plain_pages
 
 if TYPE_CHECKING:
     from host.client import ConnectorClient
@@ -214,15 +215,18 @@ async def run_import(
             field_keys=needed,
             page_size=page_size,
         )
-        # an async generator: closed here, so a failed commit ends the stream at once
+
+        def apply(page: Page) -> None:
+            chosen = [a for a in page.actors if match(a)] if criteria.restrictions else page.actors
+            if criteria.restrictions:
+                totals.read += len(page.actors) - len(chosen)  # read, not chosen
+            commit(chosen, page.cursor, not page.cursor)
+
+        # an async generator: closed here, so a failed commit ends the stream at once; pages
+        # of a connector without the streamed feed are applied in a worker thread while the
+        # next one is fetched (host/sync/pipeline.py)
         async with contextlib.aclosing(cast("AsyncGenerator[Page, None]", pages)):
-            async for page in pages:
-                chosen = (
-                    [a for a in page.actors if match(a)] if criteria.restrictions else page.actors
-                )
-                if criteria.restrictions:
-                    totals.read += len(page.actors) - len(chosen)  # read, not chosen
-                commit(chosen, page.cursor, not page.cursor)
+            await apply_pages(pages, apply, in_thread=plain_pages(client))
     result = state.job(crm, job_id) or {}
     result["criteria"] = json.loads(result.get("criteria") or "{}")
     result["unmapped_list_items"] = mapper.unmapped

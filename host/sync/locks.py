@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -33,42 +35,65 @@ class ConnectionLock(Protocol):
 
 
 class SqliteLock:
-    """A lease row in crm.db; a lease whose owner on this host has died is taken over."""
+    """A lease row in crm.db; a lease whose owner on this host has died is taken over.
+
+    Each operation runs on a connection of its own, never on the pass's: the lease is renewed
+    from another thread while the pass applies a page in its transaction, and on a shared
+    connection the renewal would join (or commit half of) that page's transaction. On its own
+    connection it just waits for the page's commit (SQLite's write lock, busy timeout)."""
 
     def __init__(self, crm: SqliteCrm, guid: str, lease: float = LEASE_SECONDS) -> None:
         self.crm = crm
         self.guid = guid
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        crm.conn.execute(
-            "CREATE TABLE IF NOT EXISTS sync_locks (connection TEXT PRIMARY KEY, owner TEXT NOT "
-            "NULL, expires REAL NOT NULL)"
-        )
+        with self._transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS sync_locks (connection TEXT PRIMARY KEY, owner TEXT "
+                "NOT NULL, expires REAL NOT NULL)"
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on a fresh connection to crm.db (the store's own connection
+        for an in-memory store, which no other connection can see)."""
+        from host.sqlite import immediate
+
+        if self.crm.in_memory:
+            with immediate(self.crm.conn):
+                yield self.crm.conn
+            return
+        conn = sqlite3.connect(str(self.crm.path), timeout=60.0, isolation_level=None)
+        try:
+            with immediate(conn):
+                yield conn
+        finally:
+            conn.close()
 
     def acquire(self) -> bool:
-        with self.crm.transaction():
-            row = self.crm.conn.execute(
+        with self._transaction() as conn:
+            row = conn.execute(
                 "SELECT owner, expires FROM sync_locks WHERE connection = ?", (self.guid,)
             ).fetchone()
             if row is not None and row[1] > time.time() and _alive(row[0]):
                 return False
-            self.crm.conn.execute(
+            conn.execute(
                 "INSERT OR REPLACE INTO sync_locks VALUES (?, ?, ?)",
                 (self.guid, self.owner, time.time() + self.lease),
             )
         return True
 
     def renew(self) -> bool:
-        with self.crm.transaction():
-            cursor = self.crm.conn.execute(
+        with self._transaction() as conn:
+            cursor = conn.execute(
                 "UPDATE sync_locks SET expires = ? WHERE connection = ? AND owner = ?",
                 (time.time() + self.lease, self.guid, self.owner),
             )
         return cursor.rowcount == 1
 
     def release(self) -> None:
-        with self.crm.transaction():
-            self.crm.conn.execute(
+        with self._transaction() as conn:
+            conn.execute(
                 "DELETE FROM sync_locks WHERE connection = ? AND owner = ?", (self.guid, self.owner)
             )
 

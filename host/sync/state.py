@@ -333,7 +333,7 @@ def add_pending(
     sent: dict[str, Any],
     since: str,
 ) -> None:
-    with crm.transaction():
+    with crm.durable_transaction():  # on disk before the ERP is asked to create
         crm.conn.execute(
             "INSERT OR REPLACE INTO pending_creates VALUES (?, ?, ?, ?, ?, ?)",
             (connection, actor_type, entity, crm_id, json.dumps(sent, default=str), since),

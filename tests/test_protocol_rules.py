@@ -220,7 +220,11 @@ def test_a_blank_search_pages_every_actor_exactly_once(http: httpx.Client, guid:
     search = f"/connections/{guid}/actors/customer/search"
     first = http.post(search, json={"text": "", "field_keys": ["NAME"]}).json()
     assert first["state"] == "ok_with_info" and first["next_cursor"]
-    assert len(first["data"]) == 500 and "of 1200" in first["user_explanation"]
+    # The mock takes the host's `limit` hint, so it stops early and the total is not known.
+    assert (
+        len(first["data"]) == 500
+        and "Showing matches 1-500; more match" in (first["user_explanation"])
+    )
     keys = [a["erp_key"] for a in first["data"]]
     cursor = first["next_cursor"]
     while cursor:
@@ -242,6 +246,61 @@ def test_a_search_cursor_continues_only_its_own_request(http: httpx.Client, guid
     advanced = f"/connections/{guid}/actors/customer/search-advanced"
     page = http.post(advanced, json={"restrictions": [], "limit": 700}).json()
     assert len(page["data"]) == 700 and page["next_cursor"]
+
+
+class _CountingMock(MockErpConnector):
+    """The mock, recording the `limit` each search got and how many actors it returned."""
+
+    def __init__(self) -> None:
+        super().__init__(customers=CUSTOMERS)
+        self.calls: list[tuple[int | None, int]] = []
+
+    def search_actors(self, connection, actor_type, text, field_keys, limit=None):  # type: ignore[no-untyped-def]
+        found = super().search_actors(connection, actor_type, text, field_keys, limit)
+        self.calls.append((limit, len(found)))
+        return found
+
+
+class _NoLimitMock(MockErpConnector):
+    """A 1.0-style search without `limit`: every match, every time."""
+
+    def search_actors(self, connection, actor_type, text, field_keys):  # type: ignore[no-untyped-def,override]
+        return super().search_actors(connection, actor_type, text, field_keys)
+
+
+def test_a_search_that_takes_limit_is_asked_for_no_more_than_the_page_needs() -> None:
+    counting, plain = _CountingMock(), _NoLimitMock(customers=CUSTOMERS)
+    app = create_app({"counting": counting, "plain": plain}, token="t0ken")
+    with (
+        Server(app) as server,
+        httpx.Client(base_url=server.base, headers={"Authorization": "Bearer t0ken"}) as http,
+    ):
+        keys_by_app = {}
+        for name in ("counting", "plain"):
+            prefix, key = f"/connectors/{name}/v1", str(uuid.uuid4())
+            assert http.put(f"{prefix}/connections/{key}", json={"config": MOCK_CONFIG}).is_success
+            search, keys, cursor, words = (
+                f"{prefix}/connections/{key}/actors/customer/search",
+                [],
+                None,
+                [],
+            )
+            while True:
+                body = {"text": "", "field_keys": ["NAME"], "limit": 400, "cursor": cursor}
+                page = http.post(search, json={k: v for k, v in body.items() if v}).json()
+                keys += [a["erp_key"] for a in page["data"]]
+                words.append(page["user_explanation"])
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+            keys_by_app[name] = keys
+            if name == "plain":
+                assert words[0].startswith(f"Showing matches 1-400 of {CUSTOMERS};")
+    # The same matches in the same order, each once, whichever way the connector searched.
+    assert keys_by_app["counting"] == keys_by_app["plain"]
+    assert len(set(keys_by_app["counting"])) == CUSTOMERS
+    # Asked for the first match + page size + 1 each time, and it stopped there.
+    assert counting.calls == [(401, 401), (801, 801), (1201, 1200)]
 
 
 def test_the_client_follows_search_pages(base: str, guid: str) -> None:

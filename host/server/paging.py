@@ -1,6 +1,7 @@
 """Search paging (protocol v1.1): no search answer is cut silently.
 
-A Python connector's search methods return every match; the host hands them out `limit` at a
+A Python connector's search methods return every match (or, when they take a `limit`
+argument, at most that many: see `takes_limit`); the host hands them out `limit` at a
 time with an opaque cursor bound to the request it continues (the same body but the cursor),
 so a cursor sent with another request is refused with `invalid_cursor` instead of paging
 through the wrong results. A cut answer says so in words too (state `ok_with_info`), for a
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import inspect
 import json
 from typing import Any
 
@@ -87,24 +89,53 @@ def _invalid(tech: str) -> EnvelopeError:
     )
 
 
-def page(
-    connector: Connector,
-    scope: tuple[str, ...],
-    body: Any,
-    actors: list[dict[str, Any]],
-) -> tuple[Response, list[dict[str, Any]], str]:
-    """(envelope, this page's actors, next cursor) of a full result, per the body's paging."""
+def window(
+    connector: Connector, scope: tuple[str, ...], body: Any, what: str
+) -> tuple[int, int, str]:
+    """(first match, page size, fingerprint) the body asks for; its cursor is checked here,
+    before the connector is called."""
     sizes = page_sizes(connector)["search_page_size"]
-    check_limit(connector, body.limit, "search")
-    limit = body.limit or sizes["default"]
+    check_limit(connector, body.limit, what)
     fingerprint = _fingerprint(scope, body)
     start = decode(body.cursor, fingerprint) if body.cursor else 0
+    return start, body.limit or sizes["default"], fingerprint
+
+
+_TAKES_LIMIT: dict[tuple[type, str], bool] = {}
+
+
+def takes_limit(operation: Any) -> bool:
+    """Whether a connector's search method accepts `limit`: the most matches the host can use
+    (a hint; the host cuts whatever comes back). A connector that stops there answers the
+    first page of a blank search over a million actors without walking them all."""
+    owner = getattr(operation, "__self__", None)
+    key = (type(owner), getattr(operation, "__name__", ""))
+    known = _TAKES_LIMIT.get(key)
+    if known is None:
+        try:
+            parameter = inspect.signature(operation).parameters.get("limit")
+        except (TypeError, ValueError):
+            parameter = None
+        known = parameter is not None and parameter.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        )
+        _TAKES_LIMIT[key] = known
+    return known
+
+
+def page(
+    actors: list[dict[str, Any]], start: int, limit: int, fingerprint: str, *, hinted: bool
+) -> tuple[Response, list[dict[str, Any]], str]:
+    """(envelope, this page's actors, next cursor) of a result from match 0 on. `hinted`: the
+    connector was asked for at most start + limit + 1 matches, so the total is unknown."""
     chunk = actors[start : start + limit]
     end = start + len(chunk)
     if end >= len(actors):
         return Response.success(), chunk, ""
+    total = "" if hinted else f" of {len(actors)}"
     note = (
-        f"Showing matches {start + 1}-{end} of {len(actors)}; more match: ask again with "
+        f"Showing matches {start + 1}-{end}{total}; more match: ask again with "
         "next_cursor as cursor, or narrow the search."
     )
     return Response.success(note, info=True), chunk, encode(end, fingerprint)

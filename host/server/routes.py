@@ -166,14 +166,20 @@ class Served:
         async def search(**v: Any) -> Any:
             connection = connection_for(v["guid"], v["connector_id"])
             connector, body = v["connector"], v["body"]
-            paging.check_limit(connector, body.limit, op.name)
+            scope = (v["connector_id"], connection.guid, op.name, v["actor_type"])
+            start, limit, fingerprint = paging.window(connector, scope, body, op.name)
+            method = getattr(connector, op.name)
+            hinted = paging.takes_limit(method)
             response, data = await _call(
-                getattr(connector, op.name), connection, *args(v), shape=_actors
+                method,
+                connection,
+                *args(v),
+                shape=_actors,
+                options={"limit": start + limit + 1} if hinted else None,
             )
             if not response.ok:
                 return _answer(response)
-            scope = (v["connector_id"], connection.guid, op.name, v["actor_type"])
-            response, chunk, cursor = paging.page(connector, scope, body, data)
+            response, chunk, cursor = paging.page(data, start, limit, fingerprint, hinted=hinted)
             return _reply(response, chunk, next_cursor=cursor)
 
         return search

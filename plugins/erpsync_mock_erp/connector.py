@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import os
 import re
@@ -297,14 +298,20 @@ class MockErpConnector(Connector):
             return [_project(a, keys) for a in found if a is not None]
 
     def search_actors(
-        self, connection: Connection, actor_type: str, text: str, field_keys: list[str]
+        self,
+        connection: Connection,
+        actor_type: str,
+        text: str,
+        field_keys: list[str],
+        limit: int | None = None,
     ) -> list[Actor]:
-        """Case-insensitive substring of the searchable text fields or the number."""
+        """Case-insensitive substring of the searchable text fields or the number; at most
+        `limit` (the host's hint: the matches it can use for the page asked for)."""
         schema = _schema(actor_type)
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            return [_project(a, keys) for a in _text_search(table, table, text)]
+            return [_project(a, keys) for a in _text_search(table, table, text, limit)]
 
     def search_by_parent(
         self,
@@ -314,6 +321,7 @@ class MockErpConnector(Connector):
         parent_actor_type: str,
         parent_erp_key: str,
         field_keys: list[str],
+        limit: int | None = None,
     ) -> list[Actor]:
         """Children of one parent (an empty parent type means the type's usual parent)."""
         schema = _schema(actor_type)
@@ -326,7 +334,7 @@ class MockErpConnector(Connector):
                 for a in table
                 if a.parent_erp_key == parent_erp_key and a.parent_actor_type == parent_type
             )
-            return [_project(a, keys) for a in _text_search(table, children, text)]
+            return [_project(a, keys) for a in _text_search(table, children, text, limit)]
 
     def search_advanced(
         self,
@@ -334,13 +342,14 @@ class MockErpConnector(Connector):
         actor_type: str,
         restrictions: list[Restriction],
         field_keys: list[str],
+        limit: int | None = None,
     ) -> list[Actor]:
         """Restrictions ANDed, on any field of the type (see host.search for the operators)."""
         schema = _schema(actor_type)
         keys = _field_keys(schema, field_keys)
         with self.store.lock:
             table = self._company(connection).tables[actor_type]
-            found = filter_actors(table, schema.by_key, restrictions)
+            found = filter_actors(table, schema.by_key, restrictions, limit=limit)
             return [_project(a, keys) for a in found]
 
     def changed_since(
@@ -518,13 +527,12 @@ def _project(actor: Actor, keys: list[str]) -> Actor:
     )
 
 
-def _text_search(table: Table, actors: Iterable[Actor], text: str) -> list[Actor]:
+def _text_search(
+    table: Table, actors: Iterable[Actor], text: str, limit: int | None = None
+) -> list[Actor]:
     needle = text.strip().casefold()
-    found: list[Actor] = []
-    for actor in actors:
-        if not needle or needle in table.haystack(actor):
-            found.append(actor)
-    return found
+    matching = (a for a in actors if not needle or needle in table.haystack(a))
+    return list(itertools.islice(matching, limit))
 
 
 def _empty_value(item: Field) -> Any:

@@ -548,6 +548,32 @@ def test_secrets_from_files_next_to_the_applied_file(env: Env) -> None:
     applied = env.ok("apply", str(file))
     assert "+ connection beta: config" in applied.stdout
     assert env.tests_asked()[-1] == "erp.beta.example"
+    # The export names the file the secret came from, not a default variable: the file in
+    # git survives a round trip. Never the value.
+    exported = env.ok("export").stdout
+    assert tomllib.loads(exported)["connections"]["beta"]["config"]["api_key"] == {
+        "file": "secrets/beta-key"
+    }
+    assert API_KEY not in exported
+    # Another reference to the same value: nothing to change, but the new reference is kept.
+    (folder / "beta.env-key").write_text(API_KEY + "\n")
+    moved = folder / "moved.toml"
+    moved.write_text(file.read_text().replace("secrets/beta-key", "beta.env-key"))
+    assert "Nothing to change." in env.ok("apply", str(moved)).stdout
+    assert tomllib.loads(env.ok("export").stdout)["connections"]["beta"]["config"]["api_key"] == {
+        "file": "beta.env-key"
+    }
+    # Removing the connection forgets its references: a new one gets the default name.
+    env.ok("connections", "remove", "beta", "--yes")
+    env.ok("apply", str(file))
+    env.ok("connections", "remove", "beta", "--yes")
+    env.ok(
+        *("connections", "add", "beta", "--connector", "counter", "--no-input"),
+        *("--config", "host=erp.beta.example", "--config", f"api_key={API_KEY}"),
+    )
+    assert tomllib.loads(env.ok("export").stdout)["connections"]["beta"]["config"]["api_key"] == {
+        "env": "ERPSYNC_SECRET_BETA_API_KEY"
+    }
     missing = env.tmp / "missing.toml"
     missing.write_text(file.read_text().replace("secrets/beta-key", "secrets/nope"))
     result = env.run("apply", str(missing))

@@ -124,6 +124,8 @@ def apply(
             then = "planned from an empty home" if dry_run else "applying creates it"
             click.echo(f"({safe(new_home[0].upper() + new_home[1:])} yet: {then}.)")
     if dry_run or not plan.pending:
+        if not dry_run and not registry.in_memory:
+            run_async(apply_plan(registry, plan))  # nothing to change but the secret references
         if as_json:
             emit_json({"file": file, "dry_run": dry_run, "plan": plan.to_dict(), "applied": []})
         elif not plan.pending:

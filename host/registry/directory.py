@@ -103,6 +103,10 @@ class Directory(RegistryBase):
                 self.db.execute(
                     "update connections set connector = ? where connector = ?", [new_name, name]
                 )
+                self.db.execute(  # where `erpsync apply` took its token from (m006)
+                    "update secret_refs set owner = ? where owner = ?",
+                    [f"connector:{new_name}", f"connector:{name}"],
+                )
                 self.db.table("connectors").delete(name)
                 target = new_name
                 detail = "; ".join(filter(None, [detail, f"renamed {name} -> {new_name}"]))

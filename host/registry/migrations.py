@@ -221,3 +221,24 @@ def m005_app_versions(db: Database) -> None:
         db.table("connections").add_column(column, kind)
     for column, kind in {**versions, "versions_seen_at": str}.items():
         db.table("connectors").add_column(column, kind)
+
+
+@migrations()
+def m006_secret_refs(db: Database) -> None:
+    # Where `erpsync apply` took each secret from (host/admin/ascode): `{"env": NAME}` or
+    # `{"file": PATH}` as the applied file wrote it, never a value. `erpsync export` writes
+    # these back, so a file that names its own variables or files survives a round trip.
+    # owner: "connector:<name>" (key "token") or "connection:<guid>" (key = the field).
+    # Removing the owner removes its references (a connector's rename moves them: Registry).
+    db.execute(
+        "CREATE TABLE secret_refs (owner TEXT NOT NULL, key TEXT NOT NULL, ref TEXT NOT NULL, "
+        "PRIMARY KEY (owner, key))"
+    )
+    db.execute(
+        "CREATE TRIGGER secret_refs_connection_removed AFTER DELETE ON connections BEGIN "
+        "DELETE FROM secret_refs WHERE owner = 'connection:' || old.guid; END"
+    )
+    db.execute(
+        "CREATE TRIGGER secret_refs_connector_removed AFTER DELETE ON connectors BEGIN "
+        "DELETE FROM secret_refs WHERE owner = 'connector:' || old.name; END"
+    )

@@ -26,6 +26,7 @@ MIGRATIONS: tuple[str, ...] = (
     "m_web_admins_and_sessions",
     "m_connection_secret_fields",
     "m005_app_versions",
+    "m006_secret_refs",
 )
 """The names of host.registry.migrations, in order (a test keeps them equal): a registry
 missing any of them needs migrating, which only the full `Registry` does."""

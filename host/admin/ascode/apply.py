@@ -32,20 +32,27 @@ async def apply_plan(
 ) -> list[Step]:
     """Carry out `plan`'s pending steps in order; `on_start` and `on_step` are called before
     and after each one. Returns the steps done; an AdminError stops it (the steps done
-    before it stay done)."""
+    before it stay done). Then records where the file takes each secret from (even with
+    nothing pending), so an export writes the same references."""
+    from host.admin.ascode.refs import remember
+
     done: list[Step] = []
     pending = [s for s in plan.pending if s.action != DELETE]
     pending += _deletion_order([s for s in plan.pending if s.action == DELETE])
-    for step in pending:
-        if on_start is not None:
-            on_start(step)
-        if step.action == DELETE:
-            await _delete(registry, step)
-        else:
-            await _carry_out(registry, plan, step)
-        done.append(step)
-        if on_step is not None:
-            on_step(step)
+    try:
+        for step in pending:
+            if on_start is not None:
+                on_start(step)
+            if step.action == DELETE:
+                await _delete(registry, step)
+            else:
+                await _carry_out(registry, plan, step)
+            done.append(step)
+            if on_step is not None:
+                on_step(step)
+    finally:
+        with admin_errors():  # where the secrets came from, for the next export
+            remember(registry, plan.desired)
     return done
 
 

@@ -1,5 +1,6 @@
 """Export the home to one document: sorted and stable, so it diffs well in git; secrets as
-references (the default environment variable names), never values."""
+references (those the last `erpsync apply` took them from, else the default environment
+variable names), never values."""
 
 from __future__ import annotations
 
@@ -80,13 +81,17 @@ def _export(registry: Registry) -> dict[str, Any]:
     if groups:
         document["groups"] = dict(sorted(groups.items()))
 
+    from host.admin.ascode.refs import TOKEN, connection_owner, connector_owner, remembered
+
+    known = remembered(registry)  # where the last apply took each secret from
     records = sorted(registry.connectors(), key=lambda c: c.name)
     token_envs = _unique({c.name: connector_token_env(c.name) for c in records if c.has_token})
     connectors: dict[str, Any] = {}
     for record in records:
         entry: dict[str, Any] = {"url": record.url}
         if record.has_token:
-            entry["token"] = {"env": token_envs[record.name]}
+            ref = known.get((connector_owner(record.name), TOKEN))
+            entry["token"] = ref.to_document() if ref else {"env": token_envs[record.name]}
         if record.ca_bundle:
             entry["ca_bundle"] = record.ca_bundle
         connectors[record.name] = entry
@@ -112,7 +117,8 @@ def _export(registry: Registry) -> dict[str, Any]:
         entry["active"] = conn.active
         config = dict(conn.config)
         for key in conn.secret_keys:
-            config[key] = {"env": secret_envs[f"{conn.name}\0{key}"]}
+            ref = known.get((connection_owner(conn.guid), key))
+            config[key] = ref.to_document() if ref else {"env": secret_envs[f"{conn.name}\0{key}"]}
         entry["config"] = dict(sorted(config.items()))
         if has_sync_settings(registry, conn.guid):
             entry["sync"] = sync_document(registry, conn.name)

@@ -9,8 +9,10 @@ interleaved rounds, each over every customer, pages of 500 with the mapped field
   feed, page size and transport, plus mapping, links and one SQLite transaction per page);
 - raw-pages / import-pages: the same two against a connector that declares no streamed feed
   (plain `changed_since` pages, each next one fetched ahead).
-The figure is import actors/s over raw-stream actors/s (target >= 60%); the plain-pages pair
-and this process's CPU time per actor of each are reported beside it, with the load average.
+The target figure is issue #14's: the import as it runs (import-stream) in actors/s over the
+client's raw paging of the same actors (raw-pages), >= 60%. Beside it: import-stream over
+raw-stream (like for like, the stricter ratio), the plain-pages pair, and this process's CPU
+time per actor of each, with the load average.
 
 Then, on the imported data, K customers are changed in the ERP (K = 10, 100, 1000) and one
 sync pass (`host.sync.engine.run_connection`) is timed: its cost should follow K, not N.
@@ -182,12 +184,22 @@ def run(quick: bool) -> dict[str, Any]:
     figures = [
         figure(
             "sync_import_ratio",
-            f"import of {full_size:,} customers, actors/s, over the client's raw reading of "
-            "the same feed (streamed, as the import reads it; pages of 500)",
+            f"import of {full_size:,} customers as `erpsync import run` reads them (the "
+            "streamed feed), actors/s, over the client's raw paging of the same actors "
+            "(changed_since pages of 500: issue #14's baseline)",
             ">= 0.6",
+            full["ratio_stream_over_pages"],
+            tenth["ratio_stream_over_pages"],
+            full["ratio_stream_over_pages"]["median"] >= 0.6,
+        ),
+        figure(
+            "sync_import_ratio_stream",
+            "the same import over the client's raw reading of the streamed feed itself (like "
+            "for like: the transport the import uses, which reading alone makes 2x faster)",
+            "(reported)",
             full["ratio"],
             tenth["ratio"],
-            full["ratio"]["median"] >= 0.6,
+            None,
         ),
         figure(
             "sync_import_rate",

@@ -275,6 +275,9 @@ def test_upgrade_flags_each_break_migrates_values_and_a_downgrade_heals(
     run = sync_run(cli, "typed")
     assert run["status"] == "skipped"
     assert "field 'port' changed type from text to integer" in run["message"]
+    assert sync_run(cli, "typed") == run  # skipped again: no second history row for it
+    history = json.loads(ok(cli("sync", "history", "--connection", "typed", "--json")).stdout)
+    assert [r["status"] for r in history] == ["skipped"]
     status = {r["connection"]: r for r in json.loads(ok(cli("sync", "status", "--json")).stdout)}
     assert "needs attention after an app upgrade" in status["typed"]["reason"]
     run = sync_run(cli, "plain")  # runs (and fails only for want of sync settings)

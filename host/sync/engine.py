@@ -395,8 +395,11 @@ async def run_connection(
 
     skipped = await _needs_attention(registry, record)
     if skipped is not None:
-        run_id = state.start_run(crm, record.guid)
-        state.finish_run(crm, run_id, Counts().to_dict(), "skipped", skipped)
+        last = state.runs(crm, record.guid, 1)
+        # One history row per reason, not one per interval: the status carries it meanwhile.
+        if not last or (last[0]["status"], last[0]["message"]) != ("skipped", skipped):
+            run_id = state.start_run(crm, record.guid)
+            state.finish_run(crm, run_id, Counts().to_dict(), "skipped", skipped)
         with crm.transaction():
             later = _now() + timedelta(seconds=interval_of(registry, record.guid))
             state.set_status(

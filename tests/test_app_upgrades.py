@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 from helpers import MOCK_PASSWORD
+from helpers.apps import write_app_project
 from helpers.cli import assert_one_line_error
 from helpers.mock_server import MockServer, start_mock_server, stop_process
 from test_cli_apps_admin import offline_pip, own_environment  # noqa: F401  (fixtures)
@@ -93,30 +93,8 @@ def register_connectors(register):
 
 def build_wheel(root: Path, version: str, fields: str, migrate: str, wheels: Path) -> None:
     """A wheel of one version of the app, built offline with hatchling (no isolation)."""
-    project = root / f"upgr-{version}"
-    (project / MODULE).mkdir(parents=True)
     source = APP.format(version=version, fields=fields, migrate=migrate)
-    (project / MODULE / "__init__.py").write_text(source, encoding="utf-8")
-    (project / "pyproject.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-
-            [project]
-            name = "{DIST}"
-            version = "{version}"
-
-            [project.entry-points."erpsync.apps"]
-            upgr = "{MODULE}"
-
-            [tool.hatch.build.targets.wheel]
-            packages = ["{MODULE}"]
-            """
-        ),
-        encoding="utf-8",
-    )
+    project = write_app_project(root / f"upgr-{version}", DIST, version, "upgr", MODULE, source)
     subprocess.run(
         [
             *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index"),

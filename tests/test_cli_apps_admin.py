@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from helpers.apps import AppFactory, good_app_source
+from helpers.apps import AppFactory, good_app_source, write_app_project
 from helpers.cli import assert_one_line_error
 
 from host import appstate
@@ -193,30 +193,13 @@ def own_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def sync_app_project(tmp_path: Path, own_environment: Path) -> Iterator[Path]:
     """A tiny sync app project (hatchling, entry point erpsync.apps); uninstalled afterwards."""
-    project = tmp_path / "piptest-app"
-    (project / MODULE).mkdir(parents=True)
-    (project / MODULE / "__init__.py").write_text(
-        textwrap.dedent(good_app_source("piptest")), encoding="utf-8"
-    )
-    (project / "pyproject.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-
-            [project]
-            name = "{DIST}"
-            version = "0.3.0"
-
-            [project.entry-points."erpsync.apps"]
-            piptest = "{MODULE}"
-
-            [tool.hatch.build.targets.wheel]
-            packages = ["{MODULE}"]
-            """
-        ),
-        encoding="utf-8",
+    project = write_app_project(
+        tmp_path / "piptest-app",
+        DIST,
+        "0.3.0",
+        "piptest",
+        MODULE,
+        textwrap.dedent(good_app_source("piptest")),
     )
     try:
         yield project

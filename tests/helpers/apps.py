@@ -94,3 +94,33 @@ GOOD_APP = """
 def good_app_source(connector_id: str) -> str:
     """Source of a valid app that registers one connector with this id."""
     return GOOD_APP.format(cid=connector_id)
+
+
+def write_app_project(
+    project: Path, distribution: str, version: str, app_name: str, module: str, source: str
+) -> Path:
+    """A pip-installable sync app project (hatchling, one module, entry point
+    `erpsync.apps`), for tests that build wheels or install it with a real pip."""
+    (project / module).mkdir(parents=True)
+    (project / module / "__init__.py").write_text(source, encoding="utf-8")
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            f"""\
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+
+            [project]
+            name = "{distribution}"
+            version = "{version}"
+
+            [project.entry-points."erpsync.apps"]
+            {app_name} = "{module}"
+
+            [tool.hatch.build.targets.wheel]
+            packages = ["{module}"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    return project

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
-import sys
 import threading
 import tomllib
 from collections.abc import Callable, Iterator
@@ -24,7 +22,7 @@ import pytest
 from click.testing import Result
 from cryptography.fernet import Fernet
 from helpers.apps import AppFactory
-from helpers.cli import assert_one_line_error
+from helpers.cli import assert_one_line_error, heavy_modules_after_help
 from helpers.faults import self_signed_cert
 from helpers.mock_server import MockServer
 from hypothesis import given, settings
@@ -612,21 +610,13 @@ def test_the_registry_key_cannot_be_referenced(env: Env) -> None:
 
 
 def test_export_and_apply_help_stay_light() -> None:
-    code = (
-        "import sys\n"
-        "from host.cli import cli\n"
-        "for args in (['export', '--help'], ['apply', '--help']):\n"
-        "    try:\n"
-        "        cli.main(args, prog_name='erpsync', standalone_mode=False)\n"
-        "    except SystemExit:\n"
-        "        pass\n"
-        "heavy = ('fastapi', 'sqlite_utils', 'httpx', 'asyncio', 'yaml')\n"
-        "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
+    assert (
+        heavy_modules_after_help(
+            [["export", "--help"], ["apply", "--help"]],
+            ("fastapi", "sqlite_utils", "httpx", "asyncio", "yaml"),
+        )
+        == []
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip().splitlines()[-1] == "HEAVY []"
 
 
 # --- the TOML writer -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from helpers.cli import assert_one_line_error
+from helpers.cli import assert_one_line_error, heavy_modules_after_help
 from helpers.faults import self_signed_cert
 
 Invoke = Callable[..., Result]
@@ -219,18 +219,10 @@ def test_web_demo_cannot_take_a_registry(invoke: Invoke) -> None:
 
 def test_help_stays_light() -> None:
     """`erpsync --help`, `web --help` and `admins --help` import no web framework."""
-    code = (
-        "import sys\n"
-        "from host.cli import cli\n"
-        "for args in (['--help'], ['web', '--help'], ['admins', '--help']):\n"
-        "    try:\n"
-        "        cli.main(args, prog_name='erpsync', standalone_mode=False)\n"
-        "    except SystemExit:\n"
-        "        pass\n"
-        "heavy = ('fastapi', 'starlette', 'jinja2', 'argon2', 'uvicorn', 'sqlite_utils', 'httpx')\n"
-        "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
+    assert (
+        heavy_modules_after_help(
+            [["--help"], ["web", "--help"], ["admins", "--help"]],
+            ("fastapi", "starlette", "jinja2", "argon2", "uvicorn", "sqlite_utils", "httpx"),
+        )
+        == []
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip().splitlines()[-1] == "HEAVY []"

@@ -18,3 +18,28 @@ def assert_one_line_error(result: Result, exit_code: int) -> str:
     assert text.startswith("Error: "), text
     assert "Traceback" not in result.output
     return text
+
+
+def heavy_modules_after_help(commands: list[list[str]], heavy: tuple[str, ...]) -> list[str]:
+    """Which of `heavy` a fresh interpreter has imported after printing the help of each of
+    `commands` (e.g. [["web", "--help"]]): help must stay fast, so heavy imports wait for use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from host.cli import cli\n"
+        f"for args in {commands!r}:\n"
+        "    try:\n"
+        "        cli.main(args, prog_name='erpsync', standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    import ast
+
+    found: list[str] = ast.literal_eval(out.strip().splitlines()[-1])
+    return found

@@ -4,6 +4,7 @@ applicable (which passes, also under --strict)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from host.client import CallFailed
@@ -27,18 +28,14 @@ from host.protocol.fieldrules import (
     "hides its field for good.",
 )
 async def config_fields_conditions(ctx: Context) -> str | None:
-    fields = await ctx.config_fields()
-    conditional = [f.key for f in fields if f.visible_when or f.required_when]
-    if not conditional:
-        raise not_applicable("no config field declares visible_when or required_when")
-    problems = condition_problems(fields)
-    if problems:
-        raise fail(
-            "; ".join(problems),
-            expected="conditions on existing checkbox, text, number or list fields, no cycle",
-            got=problems[0],
-        )
-    return f"conditions of {', '.join(conditional)}"
+    return await _declared_rules(
+        ctx,
+        lambda f: bool(f.visible_when or f.required_when),
+        condition_problems,
+        "visible_when or required_when",
+        "conditions on existing checkbox, text, number or list fields, no cycle",
+        "conditions",
+    )
 
 
 @check(
@@ -48,18 +45,34 @@ async def config_fields_conditions(ctx: Context) -> str | None:
     "that does not match makes the form unusable.",
 )
 async def config_fields_patterns(ctx: Context) -> str | None:
+    return await _declared_rules(
+        ctx,
+        lambda f: bool(f.pattern or f.pattern_message),
+        pattern_problems,
+        "a pattern",
+        "valid, safe patterns on text or password fields, matched by defaults",
+        "patterns",
+    )
+
+
+async def _declared_rules(
+    ctx: Context,
+    declares: Callable[[Field], bool],
+    problems_of: Callable[[list[Field]], list[str]],
+    what: str,
+    expected: str,
+    label: str,
+) -> str:
+    """Not applicable when no config field declares `what`; else the declaration's problems
+    fail the check, one line each."""
     fields = await ctx.config_fields()
-    declared = [f.key for f in fields if f.pattern or f.pattern_message]
+    declared = [f.key for f in fields if declares(f)]
     if not declared:
-        raise not_applicable("no config field declares a pattern")
-    problems = pattern_problems(fields)
+        raise not_applicable(f"no config field declares {what}")
+    problems = problems_of(fields)
     if problems:
-        raise fail(
-            "; ".join(problems),
-            expected="valid, safe patterns on text or password fields, matched by defaults",
-            got=problems[0],
-        )
-    return f"patterns of {', '.join(declared)}"
+        raise fail("; ".join(problems), expected=expected, got=problems[0])
+    return f"{label} of {', '.join(declared)}"
 
 
 @check(

@@ -45,6 +45,9 @@ def sign_in(page: Page, web: WebServer, target: str = "/settings/sync") -> None:
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_label("Password").press("Enter")
     expect(page).to_have_url(web.url + target)
+    # The URL changes when the new page is committed, before its scripts ran: a drop-down
+    # changed then fires no htmx request, and its fields never come (seen once under load).
+    page.wait_for_load_state("load")
 
 
 def connection_row(page: Page, name: str) -> Locator:
@@ -83,6 +86,7 @@ def test_the_seed_flow(
     # Define new ERP connection.
     page.get_by_role("link", name="Define new ERP connection").click()
     expect(page.get_by_role("heading", name="Define new ERP connection")).to_be_visible()
+    page.wait_for_load_state("load")  # htmx listens to the drop-down once loaded
     page.get_by_role("textbox", name="Name", exact=True).fill("seed")
     page.get_by_label("Sync connector").select_option("seed-erp")
     expect(page.get_by_label("Server or file path")).to_have_value("erp.mock.local")  # default

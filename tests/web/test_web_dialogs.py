@@ -70,6 +70,7 @@ def test_the_seed_flow(
     # Add connector: a wrong token is refused in place, the right one shows who answered.
     page.get_by_role("link", name="Add connector").click()
     expect(page.get_by_role("heading", name="Add sync connector")).to_be_visible()
+    page.wait_for_load_state("load")  # OK posts through htmx once the page is loaded
     page.get_by_role("textbox", name="Name", exact=True).fill("seed-erp")
     page.get_by_label("Connector URL").fill(mock_server.url)
     page.get_by_label("Token").fill("a-wrong-token")
@@ -273,6 +274,7 @@ def test_edit_keeps_the_stored_password_and_never_shows_it(
     row = connection_row(page, demo_data.restricted)  # inactive: its config may change
     row.get_by_role("link", name=f"Edit connection {demo_data.restricted}").click()
     expect(page.get_by_role("heading", name="Edit ERP connection")).to_be_visible()
+    page.wait_for_load_state("load")  # the test button is htmx's once the page is loaded
     password = page.get_by_label("Password")
     expect(password).to_have_value("")
     expect(password).to_have_attribute("placeholder", "unchanged")

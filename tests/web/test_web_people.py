@@ -21,6 +21,7 @@ def open_people(page: Page, web: WebServer) -> None:
     expect(page.get_by_role("link", name="Users & groups")).to_have_attribute(
         "aria-current", "page"
     )
+    page.wait_for_load_state("load")  # the forms post through htmx once the page is loaded
 
 
 def test_users_groups_and_members_are_managed_on_the_page(

@@ -420,6 +420,31 @@ speed = 3
     assert env.ok("connections", "list", "--json").stdout.strip() == "[]"
 
 
+def test_the_files_problems_are_named_even_when_a_connector_cannot_be_reached(
+    env: Env, tmp_path: Path
+) -> None:
+    file = tmp_path / "far.toml"
+    file.write_text(
+        """
+format = "erpsync-home/1"
+sync_priority = "beta"
+
+[connectors.far]
+url = "http://127.0.0.1:9/connectors/far"
+
+[connections.beta]
+connector = "far"
+config = { host = "erp.example" }
+""",
+        encoding="utf-8",
+    )
+    result = env.run("apply", str(file), "--dry-run")
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{file}: sync_priority: expected a list")
+    assert lines[-1] == f"Error: 1 problem in {file}; nothing was changed"
+
+
 # --- changes ---------------------------------------------------------------------------------
 
 
@@ -588,7 +613,7 @@ def test_a_file_that_is_not_toml_is_one_line(env: Env) -> None:
     result = env.run("apply", str(file))
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith(f"{file}: {file}: not valid TOML: ")
+    assert lines[0].startswith(f"{file}: not valid TOML: ")
     assert lines[1] == f"Error: 1 problem in {file}; nothing was changed"
     wrong = env.tmp / "old.toml"
     wrong.write_text('format = "erpsync-home/0"\n')

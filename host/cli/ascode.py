@@ -113,7 +113,7 @@ def apply(
     registry = open_registry(db_path, create=False)
     new_home = _no_registry_yet()
     try:
-        desired, problems = read(loads(text, format_of(file, fmt), file))
+        desired, problems = read(loads(text, format_of(file, fmt)))
         base = Path(file).resolve().parent
         plan = run_async(make_plan(registry, desired, base, prune=prune, problems_found=problems))
     except FileProblems as exc:

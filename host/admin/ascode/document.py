@@ -172,8 +172,9 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
     return "yaml" if Path(path).suffix.lower() in (".yaml", ".yml") else "toml"
 
 
-def loads(text: str, fmt: str, where: str) -> Any:
-    """The raw data of the file's text; a syntax error is one problem naming `where`."""
+def loads(text: str, fmt: str) -> Any:
+    """The raw data of the file's text; a syntax error is one problem (the caller names the
+    file in front of every problem)."""
     if fmt == "yaml":
         yaml = _yaml()
         try:
@@ -182,13 +183,13 @@ def loads(text: str, fmt: str, where: str) -> Any:
             mark = getattr(exc, "problem_mark", None)
             at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
             problem = getattr(exc, "problem", None) or "syntax error"
-            raise FileProblems([f"{where}: not valid YAML: {problem}{at}"]) from None
+            raise FileProblems([f"not valid YAML: {problem}{at}"]) from None
     import tomllib
 
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise FileProblems([f"{where}: not valid TOML: {exc}"]) from None
+        raise FileProblems([f"not valid TOML: {exc}"]) from None
 
 
 def parse(data: Any) -> Desired:
@@ -406,4 +407,6 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, bytes):
+        return "binary data"
     return "a date or time"

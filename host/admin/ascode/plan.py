@@ -24,7 +24,7 @@ from host.admin.ascode.document import (
     without_none,
 )
 from host.admin.ascode.export import has_sync_settings, sync_document, sync_priority
-from host.admin.errors import InvalidInput, admin_errors
+from host.admin.errors import AdminError, InvalidInput, admin_errors
 
 if TYPE_CHECKING:
     from host.admin.forms import Form
@@ -175,7 +175,11 @@ async def make_plan(
     # the file is wrong (then its connections' configs are checked on the next try).
     forms: dict[str, Form] = {}
     for name in sorted({c.connector for c in desired.connections.values()} & usable):
-        forms[name] = await _form_for(registry, desired, name, tokens, bundles, resolver.values)
+        try:
+            forms[name] = await _form_for(registry, desired, name, tokens, bundles, resolver.values)
+        except AdminError:
+            problems.raise_if_any(resolver.values)  # the file's own problems come first
+            raise
     configs: dict[str, dict[str, Any]] = {}
     for conn in desired.connections.values():
         if conn.connector not in forms:

@@ -142,9 +142,11 @@ def test_an_older_schema_takes_the_full_path_and_is_migrated(erpsync_home: Path)
     reader.close()
 
 
-def test_a_missing_registry_is_not_created(erpsync_home: Path) -> None:
-    stdout, _, probe = run_cli("connectors", "list", "--json")
+@pytest.mark.parametrize("kind", ["connectors", "connections"])
+def test_a_missing_registry_is_not_created(erpsync_home: Path, kind: str) -> None:
+    stdout, _, probe = run_cli(kind, "list", "--json")
     assert probe["code"] == 0
+    assert "httpx" not in probe["heavy"]  # no connector client is loaded to say so
     assert json.loads(stdout) == []
     assert not (erpsync_home / "registry.db").exists()
 

@@ -104,7 +104,7 @@ async def _test_one(
     clients: dict[str, ConnectorClient],
     checks: dict[str, asyncio.Future[Any]],
 ) -> TestOutcome:
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
 
     name, connector = record.name, record.connector
     try:
@@ -157,7 +157,7 @@ async def activate(registry: Registry, name: str) -> ConnectionRecord:
 async def _blockers(registry: Registry, record: ConnectionRecord) -> tuple[list[str], str | None]:
     """Reasons not to activate, and the kind of the connector's failure when it could not
     be asked for its fields."""
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
     from host.protocol.validation import validate_config
 
     reasons = []

@@ -197,7 +197,7 @@ async def _fetch_actor_types(
     client: ConnectorClient, guid: str
 ) -> tuple[ActorTypeCache, str | None]:
     """What to cache on save: type -> (fields, searchable keys); a warning when it failed."""
-    from host.client import CallFailed
+    from host.failures import CallFailed
 
     try:
         cache: ActorTypeCache = {}
@@ -213,7 +213,7 @@ async def _fetch_actor_types(
 
 
 async def _forget_quietly(client: ConnectorClient, guid: str) -> None:
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
 
     with contextlib.suppress(ConnectorClientError):
         await client.delete_connection(guid)
@@ -351,7 +351,7 @@ def _snapshot(registry: Registry, record: ConnectionRecord) -> tuple[Any, ...]:
 async def _restore_connector_copy(registry: Registry, record: ConnectionRecord) -> None:
     """After a failed re-test the connector may hold the rejected config: give it the old
     one. If this fails too, the next call re-sends the stored config (unknown_connection)."""
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
 
     stored = registry.connection_config(record.guid) or {}
     with contextlib.suppress(ConnectorClientError, AdminError):
@@ -374,7 +374,7 @@ def deactivate(registry: Registry, name: str) -> ConnectionRecord:
 async def remove(registry: Registry, name: str) -> list[str]:
     """Have the connector forget connection `name`, then delete it here, even when the
     connector cannot be reached (the warnings returned say so)."""
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
 
     warnings = []
     with admin_errors():

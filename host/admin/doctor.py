@@ -177,7 +177,7 @@ async def check_connector(
 ) -> list[Finding]:
     """Compare the GUIDs a connector holds with the registry's, and mend from the registry:
     re-send what it forgot, delete only what this registry created and lost."""
-    from host.client import CallFailed, ConnectorClientError
+    from host.failures import CallFailed, ConnectorClientError
     from host.registry.secrets import SecretKeyError
 
     check = f"connector {record.name}"

@@ -174,7 +174,7 @@ def from_registry_error(exc: Exception) -> AdminError:
 @contextmanager
 def admin_errors() -> Iterator[None]:
     """Inside a workflow: registry and connector failures leave it as admin kinds."""
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
     from host.registry import RegistryError
     from host.registry.secrets import SecretKeyError
 

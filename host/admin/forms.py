@@ -156,8 +156,8 @@ async def form(registry: Registry, connector: ConnectorRecord | str) -> Form:
 
 async def fetch_lists(client: ConnectorClient, fields: list[Field]) -> Lists:
     """The lists the config fields choose from, asked for the all-zero GUID."""
-    from host.client import CallFailed
     from host.connector import ALL_ZERO_GUID, FieldType
+    from host.failures import CallFailed
 
     lists: Lists = {}
     for item in fields:

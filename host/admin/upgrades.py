@@ -229,7 +229,7 @@ async def check_connector(registry: Registry, name: str) -> Check:
     """Compare connector `name` as it is now with what each of its connections fits; mark,
     migrate, carry forward. A connector that cannot be asked marks nothing (`error`),
     unless it now speaks another major protocol version."""
-    from host.client import ConnectorClientError, ProtocolError
+    from host.failures import ConnectorClientError, ProtocolError
     from host.registry.secrets import SecretKeyError
 
     with admin_errors():
@@ -316,7 +316,7 @@ async def _check_one(
                 config_version=now.versions["connector_version"],
             )
     if fitted != values:
-        from host.client import ConnectorClientError
+        from host.failures import ConnectorClientError
 
         # If this fails, it gets the stored config again when it answers unknown_connection.
         with contextlib.suppress(ConnectorClientError):

@@ -147,7 +147,7 @@ def check_app(
         note, values = "", config
         async with client:
             if values is None:
-                from host.client import CallFailed, ProtocolError
+                from host.failures import CallFailed, ProtocolError
 
                 try:
                     values = demo_config(await client.info())
@@ -162,8 +162,8 @@ def check_app(
         return report, note
 
     from host.cli.errors import client_exit_code
-    from host.client import ConnectorClientError
     from host.conformance.hints import base_url_hint
+    from host.failures import ConnectorClientError
 
     try:
         report, note = run_async(run())

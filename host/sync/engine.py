@@ -119,7 +119,7 @@ class Pass:
         else:
             since, cursor, newest = cur.pass_since, cur.pass_cursor or "", cur.pass_max
 
-        from host.client import CallFailed
+        from host.failures import CallFailed
 
         while True:
             pages = self.client.changes(
@@ -214,7 +214,7 @@ class Pass:
         counts: Counts,
     ) -> tuple[list[Link], list[int]]:
         """Save changed fields of linked actors; returns updated links and records to touch."""
-        from host.client import CallFailed
+        from host.failures import CallFailed
 
         actor_type = mapper.settings.actor_type
         keys = [link.erp_key for link, _, _ in planned]
@@ -264,7 +264,7 @@ class Pass:
 
     async def _create(self, mapper: Mapper, record: dict[str, Any], counts: Counts) -> Link | None:
         """Create the ERP actor of an unlinked CRM record, with defaults; None if refused."""
-        from host.client import CallFailed
+        from host.failures import CallFailed
 
         settings = mapper.settings
         values, problem = creation_values(settings, mapper, record)
@@ -389,7 +389,7 @@ async def run_connection(
 ) -> dict[str, Any]:
     """One pass with its run row and status; failures counted, the connection stopped after
     `max_failures` in a row. Returns the finished run row."""
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
     from host.registry import RegistryError
     from host.registry.secrets import SecretKeyError
 

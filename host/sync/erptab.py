@@ -25,7 +25,7 @@ def _shown(value: Any) -> str:
 async def erp_tabs(registry: Registry, links: list[Link]) -> list[dict[str, Any]]:
     """One tab per link; a connector that fails gives that tab an `error`, not an exception."""
     from host.admin.clients import client_for_connector  # the one way clients are made
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
     from host.sync.fieldmap import type_settings
 
     tabs = []

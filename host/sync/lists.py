@@ -194,8 +194,8 @@ async def enable_with_lists(
     expect it mapped. A connector that cannot say its lists does not stop the enabling:
     `lists_error` says why (every face shows it as a warning).
     """
-    from host.client import ConnectorClientError
     from host.crm import CrmError
+    from host.failures import ConnectorClientError
     from host.sync.edits import enable
 
     record = registry.connection(connection)
@@ -222,7 +222,7 @@ async def set_default_checked(
     ERP fail; the connector is asked only when a list field gets a value.
     """
     from host.admin.clients import client_for_connector
-    from host.client import ConnectorClientError
+    from host.failures import ConnectorClientError
     from host.sync.edits import set_default
 
     value = changes.get("value")

@@ -274,8 +274,8 @@ async def _lists(
     registry: Registry, crm: SqliteCrm, name: str, **changes: Any
 ) -> tuple[list[dict[str, Any]], str]:
     """The list mapping rows (changed as asked), or why the connector could not say."""
-    from host.client import ConnectorClientError
     from host.crm import CrmError
+    from host.failures import ConnectorClientError
     from host.sync import SyncError
     from host.sync.settings import list_rows
 
@@ -559,8 +559,8 @@ async def change_default(request: Request) -> Response:
 @router.post(f"{PAGE}/lists")
 async def change_list(request: Request) -> Response:
     """One ERP list's item mapping as posted, or its proposal by key or name."""
-    from host.client import ConnectorClientError
     from host.crm import CrmError
+    from host.failures import ConnectorClientError
     from host.sync import SyncError
 
     data, name = await _posted(request, max_fields=2 * SHOWN_FIELDS + 10)

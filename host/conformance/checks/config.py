@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from host.client import CallFailed
 from host.conformance.checks.registry import (
     WRONG_PASSWORD,
     check,
@@ -28,6 +27,7 @@ from host.connector import (
     Access,
     FieldType,
 )
+from host.failures import CallFailed
 from host.protocol import PROTOCOL_VERSION, is_supported_version
 from host.protocol import operations as ops
 from host.protocol.scrub import secret_keys

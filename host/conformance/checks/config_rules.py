@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from host.client import CallFailed
 from host.conformance.checks.registry import check
 from host.conformance.context import Context, describe_response
 from host.conformance.model import Need, fail, not_applicable
 from host.connector import ALL_ZERO_GUID, Field, FieldType, Response
+from host.failures import CallFailed
 from host.protocol.fieldrules import (
     condition_problems,
     pattern_problems,

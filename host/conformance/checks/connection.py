@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from host.client import CallFailed
 from host.conformance.checks.registry import (
     check,
 )
@@ -16,6 +15,7 @@ from host.conformance.model import (
     Need,
     fail,
 )
+from host.failures import CallFailed
 
 
 @check(

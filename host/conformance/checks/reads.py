@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from host.client import CallFailed
 from host.conformance.checks.registry import (
     actor_problems,
     check,
@@ -27,6 +26,7 @@ from host.connector import (
     Actor,
     FieldType,
 )
+from host.failures import CallFailed
 
 
 @check(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from host.client import CallFailed
 from host.conformance.context import (
     Context,
     describe,
@@ -27,6 +26,7 @@ from host.connector import (
     FieldType,
     Response,
 )
+from host.failures import CallFailed
 
 CHECKS: list[Check] = []
 """Every check, in run order; `erpsync apps check` and the pytest plugin both run these."""

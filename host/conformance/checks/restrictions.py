@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from host.client import CallFailed
 from host.conformance.checks.registry import check, per_type
 from host.conformance.context import Context, error_code_of
 from host.conformance.model import Need, fail, skip
 from host.connector import Actor, Field, FieldType
+from host.failures import CallFailed
 from host.protocol import operations as ops
 from host.search import LIST_OPERATORS, OPERATORS
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from host.client import CallFailed
 from host.conformance.checks.registry import (
     check,
     per_type,
@@ -20,6 +19,7 @@ from host.connector import (
     FieldType,
     Restriction,
 )
+from host.failures import CallFailed
 
 
 @check(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from host.client import CallFailed
 from host.conformance.checks.registry import (
     actor_problems,
     check,
@@ -25,6 +24,7 @@ from host.connector import (
     Actor,
     FieldType,
 )
+from host.failures import CallFailed
 
 
 @check(

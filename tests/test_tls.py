@@ -74,6 +74,14 @@ def test_an_unverifiable_certificate_is_refused_and_a_private_ca_is_trusted(
     assert shown["ca_bundle"] == str(ca_path.resolve())
     assert shown["info"]["id"] == "tls"
 
+    # The bundle moved away after it was set: one line naming it and the way out, exit 5.
+    ca_path.rename(ca_path.with_suffix(".moved"))
+    moved = invoke("connectors", "show", "tls", "--check")
+    assert moved.exit_code == 5, moved.stderr
+    assert moved.stderr.count("\n") == 1 and "Traceback" not in moved.stderr
+    assert f"cannot use its CA bundle {ca_path.resolve()}" in moved.stderr
+    assert "--ca-bundle" in moved.stderr
+
 
 def test_a_ca_bundle_that_is_not_pem_is_one_clear_line(
     invoke: Callable[..., Result], erpsync_home: Path, tmp_path: Path

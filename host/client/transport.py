@@ -98,6 +98,13 @@ class Transport:
             base_url.port  # noqa: B018 - a port out of range fails here, not mid-request
         except (httpx.InvalidURL, ValueError, TypeError) as exc:
             raise InvalidTarget(f"{self.label}: not a valid URL ({_reason(exc)})") from None
+        try:
+            verify = tls_context(ca_bundle)
+        except (OSError, ssl.SSLError) as exc:  # moved, unreadable or not PEM since it was set
+            raise CertificateError(
+                f"{self.label}: cannot use its CA bundle {ca_bundle} ({_reason(exc)}); set it "
+                "again with erpsync connectors edit NAME --ca-bundle FILE"
+            ) from None
         # No redirects: a bearer token must never follow a redirect to another host.
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -105,7 +112,7 @@ class Transport:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
-            verify=tls_context(ca_bundle),
+            verify=verify,
         )
 
     async def aclose(self) -> None:

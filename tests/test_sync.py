@@ -113,6 +113,34 @@ def test_a_mapping_that_cannot_convert_is_refused_with_the_reason(env: SyncEnv) 
     assert "not a searchable field" in err
 
 
+def test_a_connector_token_the_key_cannot_open_is_a_sync_error_not_a_crash(
+    env: SyncEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web's settings page and the CLI show list mapping through host.sync.lists: a token
+    sealed with another key is one line there, as everywhere else."""
+    import asyncio
+
+    from cryptography.fernet import Fernet
+
+    from host.crm import open_crm
+    from host.registry import Registry
+    from host.sync import SyncError
+    from host.sync.lists import list_rows, set_default_checked
+
+    guid = env.add_connection("acme", enable=("customer",))
+    monkeypatch.setenv("ERPSYNC_SECRET_KEY", Fernet.generate_key().decode())
+    registry = Registry.open()
+    crm = open_crm()
+    try:
+        with pytest.raises(SyncError, match="cannot decrypt a stored secret"):
+            asyncio.run(list_rows(registry, crm, "acme"))
+        with pytest.raises(SyncError, match="cannot decrypt a stored secret"):
+            asyncio.run(set_default_checked(registry, guid, "customer", "PAYTERMS", value="NET14"))
+    finally:
+        crm.close()
+        registry.close()
+
+
 def test_list_mapping_is_proposed_by_key_or_name_and_reports_unmapped(env: SyncEnv) -> None:
     env.add_connection("acme", enable=("project",))
     env.run(

@@ -12,8 +12,22 @@ from host.sync import SyncError
 from host.sync.fieldmap import Default, TypeSettings, one_type, type_settings
 
 if TYPE_CHECKING:
+    from host.client import ConnectorClient
     from host.crm import CrmStore
-    from host.registry import Registry
+    from host.registry import ConnectionRecord, Registry
+
+
+def _client_of(registry: Registry, record: ConnectionRecord) -> ConnectorClient:
+    """The client for a connection's connector; a token the key cannot open or a stored URL
+    that is no longer valid is a SyncError (one line on every face), not a crash."""
+    from host.admin.clients import client_for_connector
+    from host.admin.errors import AdminError, admin_errors
+
+    try:
+        with admin_errors():
+            return client_for_connector(registry, registry.connector(record.connector))
+    except AdminError as exc:
+        raise SyncError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
 def list_pairs(registry: Registry, guid: str) -> dict[tuple[str, str], list[str]]:
@@ -98,8 +112,6 @@ async def list_rows(
     The ERP lists are asked of the connector (the ones mapped list fields use); the CLI's
     `mapping lists` and the web's list mapping both call this.
     """
-    from host.admin.clients import client_for_connector
-
     record = registry.connection(connection)
     pairs_needed = list_pairs(registry, record.guid)
     if only is not None:
@@ -115,7 +127,7 @@ async def list_rows(
         )
     erp_lists: dict[str, dict[str, str]] = {}
     if pairs_needed:
-        async with client_for_connector(registry, registry.connector(record.connector)) as client:
+        async with _client_of(registry, record) as client:
             for erp_list, _ in pairs_needed:
                 erp_lists[erp_list] = await client.get_list(record.guid, erp_list)
     current = list_items(registry, record.guid)
@@ -221,7 +233,6 @@ async def set_default_checked(
     defaults both call this). A default that is not an item would make every create in the
     ERP fail; the connector is asked only when a list field gets a value.
     """
-    from host.admin.clients import client_for_connector
     from host.failures import ConnectorClientError
     from host.sync.edits import set_default
 
@@ -233,9 +244,7 @@ async def set_default_checked(
         if record is None:
             raise SyncError("the connection was removed")
         try:
-            async with client_for_connector(
-                registry, registry.connector(record.connector)
-            ) as client:
+            async with _client_of(registry, record) as client:
                 items = await client.get_list(guid, erp.list_name)
         except ConnectorClientError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

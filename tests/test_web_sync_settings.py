@@ -364,9 +364,24 @@ def test_list_mapping_proposes_saves_and_refuses_a_duplicate_whole(
     page = client.get(PAGE, params={"name": name}).text
     erp_items = re.findall(r'name="erp_item" value="([^"]+)"', page)
     assert erp_items[:2] == ["NO", "SE"]
+    # A second list in use (customer groups -> category), left unmapped: each list's own
+    # button proposes for that list alone.
+    home.cli(
+        *("mapping", "set", name, "customer", "CUSTGROUP", "--crm-field", "category"),
+        *("--direction", "erp_to_crm"),
+    )
     auto = post(client, "lists", name, erp_list="countries", action="auto")
     assert auto.status_code == 303
-    assert list_mapping(home, name)["countries:NO"] == "NO"
+    mapped = list_mapping(home, name)
+    assert mapped["countries:NO"] == "NO"
+    groups = {k: v for k, v in mapped.items() if k.startswith("customer_groups:")}
+    assert groups and all(v is None for v in groups.values())
+    auto = post(client, "lists", name, erp_list="customer_groups", action="auto")
+    assert auto.status_code == 303
+    assert any(v for k, v in list_mapping(home, name).items() if k.startswith("customer_groups:"))
+    unknown = post(client, "lists", name, erp_list="nope", action="auto")
+    assert unknown.status_code == 422
+    assert "no mapped list field uses ERP list &#39;nope&#39;" in alert(unknown.text)
     # Save the whole list: NO unmapped, SE -> DK (DK unmapped then, so one to one holds).
     items = ["NO", "SE", "DK"]
     chosen = ["", "DK", ""]

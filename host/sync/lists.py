@@ -100,14 +100,15 @@ async def list_rows(
     crm: CrmStore,
     connection: str,
     *,
-    auto: bool = False,
+    auto: bool | str = False,
     wanted: Mapping[str, Mapping[str, str]] | None = None,
     only: str | None = None,
 ) -> list[dict[str, Any]]:
     """The list mapping rows of `connection` (only actor type `only`'s lists when given),
-    after proposing by key or name (`auto`) and applying `wanted` (ERP list -> ERP item ->
-    CRM item, "" unmaps). Every change is checked before any list is saved: a refused item
-    leaves every list as it was. One row per ERP item; `crm_item` None means unmapped.
+    after proposing by key or name (`auto`: every list, or the ERP list it names) and
+    applying `wanted` (ERP list -> ERP item -> CRM item, "" unmaps). Every list is saved in
+    one transaction: a refused item leaves every list as it was. One row per ERP item;
+    `crm_item` None means unmapped.
 
     The ERP lists are asked of the connector (the ones mapped list fields use); the CLI's
     `mapping lists` and the web's list mapping both call this.
@@ -119,7 +120,8 @@ async def list_rows(
             k: v for k, v in pairs_needed.items() if any(u.startswith(f"{only}.") for u in v)
         }
     wanted = {k: dict(v) for k, v in (wanted or {}).items()}
-    unknown = [erp_list for erp_list in wanted if erp_list not in {e for e, _ in pairs_needed}]
+    named = [*wanted, *([auto] if isinstance(auto, str) else [])]
+    unknown = [erp_list for erp_list in named if erp_list not in {e for e, _ in pairs_needed}]
     if unknown:
         raise SyncError(
             f"no mapped list field uses ERP list {unknown[0]!r} "
@@ -138,7 +140,7 @@ async def list_rows(
         crm_items = crm.list_items(crm_list)
         before = {k: v[1] for k, v in current.get(erp_list, {}).items()}
         mapping = dict(before)
-        if auto:
+        if auto is True or auto == erp_list:
             mapping, _ = propose_list_mapping(erp_items, crm_items, mapping)
         for erp_item, crm_item in wanted.get(erp_list, {}).items():
             if erp_item not in erp_items:
@@ -151,13 +153,8 @@ async def list_rows(
                 )
             else:
                 mapping[erp_item] = crm_item
-        values = list(mapping.values())
-        if len(set(values)) != len(values):
-            twice = next(v for v in values if values.count(v) > 1)
-            raise SyncError(
-                f"CRM item {crm_list}/{twice} is mapped twice; the mapping is one to one"
-            )
-        if mapping != before:  # saved (and audited) only when it changed
+        if mapping != before:  # saved (and audited) only when it changed; a CRM item
+            # mapped twice is refused by save_list_mapping, and every list rolls back
             changed.append((erp_list, crm_list, mapping))
         for erp_item, text in erp_items.items():
             mapped_to = mapping.get(erp_item)

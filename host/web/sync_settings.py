@@ -573,7 +573,7 @@ async def change_list(request: Request) -> Response:
     crm = _open_crm(context)
     try:
         if action == "auto":
-            rows, error = await _lists(context.registry(), crm, record.name, auto=True)
+            rows, error = await _lists(context.registry(), crm, record.name, auto=erp_list)
         elif action == "save":
             if len(erp_items) != len(crm_items):
                 raise Refused(f"list {safe(erp_list, 80)}: the form's items do not pair up")
@@ -590,9 +590,10 @@ async def change_list(request: Request) -> Response:
     unmapped = [r["erp_item"] for r in rows if r["erp_list"] == erp_list and not r["crm_item"]]
     message = f"List {erp_list} saved; {len(unmapped)} item(s) unmapped."
     if action == "auto":
-        total = len(rows)
-        left = sum(1 for r in rows if not r["crm_item"])
-        message = f"List items mapped by key or name: {total - left} of {total}."
+        total = sum(1 for r in rows if r["erp_list"] == erp_list)
+        message = (
+            f"List {erp_list}: items mapped by key or name: {total - len(unmapped)} of {total}."
+        )
     return _back(request, record, message, "lists")
 
 

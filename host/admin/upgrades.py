@@ -231,6 +231,7 @@ async def check_connector(registry: Registry, name: str) -> Check:
     unless it now speaks another major protocol version."""
     from host.failures import ConnectorClientError, ProtocolError
     from host.registry.secrets import SecretKeyError
+    from host.registry.versions import set_attention
 
     with admin_errors():
         record = registry.connector(name)
@@ -251,7 +252,7 @@ async def check_connector(registry: Registry, name: str) -> Check:
             if reason is None:
                 reason = f"the connector now speaks protocol version {spoken!r}"
             with admin_errors():
-                _mark(registry, connection.guid, [reason])
+                set_attention(registry, connection.guid, [reason])
             check.outcomes.append(Outcome(connection.name, [reason]))
         check.error = str(exc)
         return check
@@ -266,16 +267,11 @@ async def check_connector(registry: Registry, name: str) -> Check:
     return check
 
 
-def _mark(registry: Registry, guid: str, reasons: list[str]) -> None:
-    from host.registry import versions
-
-    versions.set_attention(registry, guid, reasons)
-
-
 async def _check_one(
     registry: Registry, client: ConnectorClient, connection: Any, now: Current
 ) -> Outcome:
     from host.registry import versions
+    from host.registry.versions import set_attention
 
     with admin_errors():
         base = versions.baseline(registry, connection.guid)
@@ -299,14 +295,14 @@ async def _check_one(
     if reasons or (lost and fitted != values):
         # Values a lost key hides are never rewritten: `secrets reset` and an edit first.
         with admin_errors():
-            _mark(registry, connection.guid, reasons)
+            set_attention(registry, connection.guid, reasons)
         return Outcome(connection.name, reasons)
     same = all(base.get(k) == v for k, v in now.versions.items())
     with admin_errors(), registry.transaction():  # values and what they fit: together
         if fitted != values:
             _store_fitted(registry, connection, fitted, changed, base, now)
         if same and fitted == values:
-            _mark(registry, connection.guid, [])
+            set_attention(registry, connection.guid, [])
         else:
             versions.record_baseline(
                 registry,

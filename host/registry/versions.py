@@ -11,35 +11,30 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from host.registry.reader import VERSION_KEYS
+from host.registry.reader import rows, versions_of
 from host.registry.records import now
 
 if TYPE_CHECKING:
     from host.registry import Registry
 
 
-def _columns(versions: Mapping[str, Any]) -> dict[str, Any]:
-    found = {key: versions.get(key) for key in VERSION_KEYS}
-    found["fields_fingerprint"] = versions.get("fields_fingerprint")
-    return found
-
-
 def baseline(registry: Registry, guid: str) -> dict[str, Any] | None:
     """The recorded versions, declaration (list of field dicts) and config version of a
     connection; None when it has none (saved before versions were recorded)."""
-    row = registry.db.execute(
+    found = rows(
+        registry.db.conn,
         "select connector_version, protocol_version, app, app_distribution, app_version, "
         "fields_fingerprint, config_fields, config_version from connections where guid = ?",
         [guid],
-    ).fetchone()
-    if row is None or row[6] is None:
+    )
+    if not found or found[0]["config_fields"] is None:
         return None
-    names = ("connector_version", "protocol_version", "app", "app_distribution", "app_version")
-    found: dict[str, Any] = dict(zip(names, row[:5], strict=True))
-    found["fields_fingerprint"] = row[5]
-    found["fields"] = json.loads(row[6])
-    found["config_version"] = row[7]
-    return found
+    row = found[0]
+    return {
+        **versions_of(row),
+        "fields": json.loads(row["config_fields"]),
+        "config_version": row["config_version"],
+    }
 
 
 def record_baseline(
@@ -55,7 +50,7 @@ def record_baseline(
         registry.db.table("connections").update(
             guid,
             {
-                **_columns(versions),
+                **versions_of(versions),
                 "config_fields": json.dumps(list(fields), sort_keys=True),
                 "config_version": config_version,
                 "attention": None,
@@ -87,5 +82,5 @@ def note_connector(registry: Registry, name: str, versions: Mapping[str, Any]) -
     """Record what a connector was last seen to be (its app, versions, fingerprint)."""
     with registry.transaction():
         registry.db.table("connectors").update(
-            name, {**_columns(versions), "versions_seen_at": now()}
+            name, {**versions_of(versions), "versions_seen_at": now()}
         )

@@ -326,6 +326,19 @@ def test_info_declares_capabilities_and_the_client_holds_the_connector_to_them(
     assert caps["check_last_modified"] is True
 
 
+def test_a_declared_page_size_above_the_protocols_is_capped_at_it() -> None:
+    """A connector declaring pages of 2,000 would announce a maximum the wire refuses."""
+    from host.server.paging import page_sizes
+
+    class Big(MockErpConnector):
+        max_page_size = 2000
+        search_page_size = 1500
+
+    sizes = page_sizes(Big(customers=1))
+    assert sizes["page_size"]["max"] == sizes["search_page_size"]["max"] == ops.MAX_PAGE_SIZE
+    assert sizes["search_page_size"]["default"] == ops.MAX_PAGE_SIZE
+
+
 def test_the_csv_app_offers_search_advanced_since_it_lists_searchable_fields() -> None:
     from erpsync_example_csv import CsvErpConnector
     from host.server.capabilities import capabilities

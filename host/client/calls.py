@@ -46,9 +46,9 @@ class Calls(Scrubbing, Transport):
         try:
             response, data = await self._unscrubbed(op, path, json=json, params=params, what=what)
         except ConnectorClientError as exc:
-            exc.args = (self._scrub_message(str(exc), scrubber, what or "the call"),)
+            exc.args = (self._scrub_message(str(exc), scrubber, what),)
             raise
-        return scrubber.response(response, what or "the call"), data, scrubber
+        return scrubber.response(response, what), data, scrubber
 
     async def _unscrubbed(
         self,

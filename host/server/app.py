@@ -59,7 +59,6 @@ def create_app(
         redoc_url=None,
         redirect_slashes=False,  # a trailing slash is not_found, never a 307 with no body
     )
-    app.router.redirect_slashes = False
     app.state.store = store
     _add_error_handlers(app)
     served = Served(connectors, store)

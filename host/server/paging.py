@@ -20,17 +20,19 @@ from typing import Any
 from pydantic import BaseModel
 
 from host.connector import Connector, Response
+from host.protocol import operations as ops
 from host.protocol.errors import ErrorCode
 from host.server.calls import EnvelopeError
 
-DEFAULT_SEARCH_PAGE_SIZE = 500
 DEFAULT_CHANGES_PAGE_SIZE = 100
 
 
 def page_sizes(connector: Connector) -> dict[str, dict[str, int]]:
     """The page-size bounds a connector declares (class attributes, with the protocol's)."""
-    top = max(1, int(getattr(connector, "max_page_size", 1000)))
-    search = min(top, max(1, int(getattr(connector, "search_page_size", DEFAULT_SEARCH_PAGE_SIZE))))
+    # The wire's own bound caps what a connector declares: a larger page is refused as
+    # a request before the connector is asked (ops.MAX_PAGE_SIZE).
+    top = min(ops.MAX_PAGE_SIZE, max(1, int(connector.max_page_size)))
+    search = min(top, max(1, int(connector.search_page_size)))
     changes = min(top, DEFAULT_CHANGES_PAGE_SIZE)
     return {
         "page_size": {"default": changes, "max": top},

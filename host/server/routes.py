@@ -289,9 +289,10 @@ class Served:
     async def delete_connection(self, v: Values) -> Any:
         """Idempotent (v1.1): forgetting a GUID the host does not hold answers ok."""
         key = str(v["guid"])
-        if self.store.get(v["connector_id"], key) is None:
+        config = self.store.get(v["connector_id"], key)  # one read (and decryption) only
+        if config is None:
             return _answer(Response.success(f"Connection {key} was not held; nothing to delete."))
-        connection = self.connection_for(v["guid"], v["connector_id"])
+        connection = Connection(key, config)
         response, _ = await _call(v["connector"].delete_connection, connection, shape=_response)
         if response.ok:
             self.store.delete(v["connector_id"], connection.guid)

@@ -110,6 +110,7 @@ class Changes(Contract):
         """The streamed feed alone, pages at its position lines, with no fall-back to plain
         pages: a stream refused or cut off is a ProtocolError (the conformance suite compares
         the stream with the pages)."""
+        page_size = min(page_size, self.max_page_size())  # as `changes` does
         streamed = self._streamed(guid, actor_type, since, cursor, field_keys, page_size)
         async with contextlib.aclosing(streamed):
             async for page in streamed:
